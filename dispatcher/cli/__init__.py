@@ -1,0 +1,1 @@
+"""The `taskhook` command line: one module per command, registered in `main.COMMANDS`."""

@@ -1,0 +1,5 @@
+"""`python -m dispatcher.cli`."""
+
+from dispatcher.cli.main import main
+
+main()

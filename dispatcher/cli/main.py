@@ -1,0 +1,67 @@
+"""Entry point: parse, run a command module, turn failures into one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
+from typing import NoReturn
+
+from dispatcher.cli import events, serve, tasks
+from dispatcher.cli.common import CliError
+from receiver.errors import TaskhookError
+
+COMMANDS: list[ModuleType] = [serve, tasks, events]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _version() -> str:
+    try:
+        return version("taskhook")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> Parser:
+    """The full parser with every registered command."""
+    parser = Parser(prog="taskhook", description="Dispatch, receive and fan out AI video tasks.")
+    parser.add_argument("--version", action="version", version=f"taskhook {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.handler(args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except CliError as exc:
+        print(f"taskhook: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except TaskhookError as exc:
+        print(f"taskhook: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def main() -> NoReturn:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING)
+    sys.exit(run())

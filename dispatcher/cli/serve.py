@@ -1,0 +1,117 @@
+"""`taskhook serve`: the HTTP service plus background workers, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from dispatcher.cli import logs
+from dispatcher.cli.common import CliError, add_db_arg, settings_from
+from dispatcher.compose import build_app
+from receiver.db import migrate, open_database
+from receiver.settings import Settings, ensure_local_secrets
+
+log = logging.getLogger("taskhook.serve")
+GRACEFUL_SHUTDOWN_S = 15
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, but a SIGTERM/SIGINT ends in a graceful shutdown and exit 0.
+
+    (uvicorn re-raises the captured signal after shutting down, which would make the
+    process die of it; the contract says `serve` exits 0.)
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def register(sub: Any) -> None:
+    """Add the `serve` command."""
+    parser = sub.add_parser("serve", help="run the receiver, dispatcher and delivery workers")
+    add_db_arg(parser)
+    parser.add_argument("--host", help="listen address (env TASKHOOK_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (env TASKHOOK_PORT, default 8080)")
+    parser.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="HTTP only; run background work with `taskhook tick` (env TASKHOOK_WORKERS=0)",
+    )
+    parser.set_defaults(handler=handle)
+
+
+def bind(settings: Settings) -> socket.socket:
+    """Bind the listening socket up front, so a busy port is one clear error."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CliError(
+                f"port {settings.port} on {settings.host} is already in use: "
+                "stop the other process or pass --port"
+            ) from exc
+        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+async def handle(args: argparse.Namespace) -> int:
+    """Open and migrate the store, then serve until SIGTERM/SIGINT."""
+    settings = settings_from(args, workers=False if args.no_workers else None)
+    logs.configure(settings.log_format)
+    settings, notes = ensure_local_secrets(settings)
+    for note in notes:
+        log.warning("%s", note)
+    sock = bind(settings)
+    db = await open_database(settings.db)
+    try:
+        await migrate(db)
+        app = build_app(settings, db=db)
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            server_header=False,
+        )
+        log.info(
+            "taskhook serving on http://%s:%d (database %s, workers %s)",
+            settings.host, settings.port, _safe_db(settings.db),
+            "on" if settings.workers else "off",
+        )  # fmt: skip
+        await Server(config).serve(sockets=[sock])
+    finally:
+        await db.close()
+        sock.close()
+    log.info("taskhook stopped")
+    return 0
+
+
+def _safe_db(url: str) -> str:
+    """The database location without a password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

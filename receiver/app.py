@@ -1,0 +1,70 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from receiver.auth import AdminAuthMiddleware
+from receiver.db import Database, migrate, open_database
+from receiver.responses import EXCEPTION_HANDLERS
+from receiver.routes import admin_read, health
+from receiver.runtime import Plugin, Runtime
+from receiver.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    plugins: Sequence[Plugin] = (),
+    *,
+    db: Database | None = None,
+) -> Starlette:
+    """Build the app; the database opens (and migrates) in its lifespan.
+
+    Pass `db` to share an already-open database (it is then not closed by the app).
+    """
+    routes: list[BaseRoute] = [*health.routes(), *admin_read.routes()]
+    for plugin in plugins:
+        routes.extend(plugin.routes())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            runtime = await _start(settings, plugins, db, stack)
+            app.state.runtime = runtime
+            yield
+            log.info("shutting down: stopping workers")
+            await runtime.runner.stop()
+
+    def admin_token() -> str | None:
+        return settings.admin_token
+
+    middleware = [Middleware(AdminAuthMiddleware, token=admin_token)]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+
+
+async def _start(
+    settings: Settings, plugins: Sequence[Plugin], db: Database | None, stack: AsyncExitStack
+) -> Runtime:
+    if db is None:
+        db = await open_database(settings.db)
+        stack.push_async_callback(db.close)
+        await migrate(db)
+    runtime = Runtime(settings=settings, db=db)
+    for plugin in plugins:
+        await plugin.start(runtime, stack)
+    if settings.workers:
+        runtime.runner.start()
+    return runtime

@@ -1,0 +1,49 @@
+"""The interface every backend implements.
+
+SQL is written once, with `?` placeholders and portable types (TEXT, BIGINT, INTEGER);
+the PostgreSQL backend rewrites placeholders to `$n`. Times are epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+
+
+class Executor(Protocol):
+    """Something that runs SQL: the database itself (autocommit) or an open transaction."""
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        """Run a query and return its first row, or None."""
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        """Run a query and return every row."""
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run a statement and return the number of rows it changed."""
+
+
+class Database(Executor, Protocol):
+    """A connection pool with transactions."""
+
+    dialect: str
+    skip_locked: str
+
+    def transaction(self) -> AbstractAsyncContextManager[Executor]:
+        """A write transaction: committed on normal exit, rolled back on error."""
+
+    async def close(self) -> None:
+        """Close every connection; the database refuses use afterwards."""
+
+
+async def open_database(url: str, *, pool_size: int = 10) -> Database:
+    """Open `url`: a `postgresql://` URL or a SQLite file path."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from receiver.db.postgres import PostgresDatabase
+
+        return await PostgresDatabase.connect(url, pool_size=pool_size)
+    from receiver.db.sqlite import SqliteDatabase
+
+    return await SqliteDatabase.connect(url)

@@ -1,0 +1,44 @@
+"""What the running app holds: settings, the database, workers and plugin registries.
+
+Built in the app's lifespan, never at import time; routes reach it as
+`request.app.state.runtime`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from starlette.routing import BaseRoute
+
+from receiver.db import Database
+from receiver.settings import Settings
+from receiver.store.completion import CompletionHook
+from receiver.workers import WorkerRunner
+
+# Re-reads a task at its provider: (provider_task_id) -> normalised provider answer.
+Confirmer = Callable[[str], Awaitable[Any]]
+
+
+@dataclass
+class Runtime:
+    """The live services of one app instance."""
+
+    settings: Settings
+    db: Database
+    runner: WorkerRunner = field(default_factory=WorkerRunner)
+    confirmers: dict[str, Confirmer] = field(default_factory=dict)
+    completion_hooks: list[CompletionHook] = field(default_factory=list)
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+class Plugin(Protocol):
+    """A part of the app: routes, plus workers and services started with the app."""
+
+    def routes(self) -> list[BaseRoute]:
+        """HTTP routes this part serves."""
+
+    async def start(self, runtime: Runtime, stack: AsyncExitStack) -> None:
+        """Register workers/services; push clean-up onto `stack`."""

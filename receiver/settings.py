@@ -1,0 +1,234 @@
+"""Settings: one frozen object built from the environment and CLI flags (flags win)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from receiver.errors import ConfigError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_DB = "./taskhook.db"
+DEFAULT_BASE_URLS = {
+    "kie": "https://api.kie.ai",
+    "foxapi": "https://api.foxapi.cc",
+    "toapis": "https://toapis.com",
+}
+DEFAULT_RATE_LIMITS = {"kie": "20/10", "foxapi": "10/1", "toapis": "10/1"}
+DEFAULT_RETRY_SCHEDULE_S = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+PROVIDERS = ("kie", "foxapi", "toapis")
+MIN_SECRET_KEY_LEN = 32
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `requests` provider requests per `per_s` seconds."""
+
+    requests: int
+    per_s: float
+
+    @classmethod
+    def parse(cls, text: str, name: str) -> RateLimit:
+        """Parse `N/S`, e.g. `20/10`."""
+        try:
+            n, s = text.split("/", 1)
+            limit = cls(int(n), float(s))
+        except ValueError:
+            raise ConfigError(f"{name}={text!r} is not N/S (e.g. 20/10)") from None
+        if limit.requests < 1 or limit.per_s <= 0:
+            raise ConfigError(f"{name}={text!r}: N must be >= 1 and S > 0")
+        return limit
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Where and how to reach one provider."""
+
+    name: str
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+    rate_limit: RateLimit = RateLimit(10, 1.0)
+    max_concurrency: int = 8
+    confirm_callbacks: bool = True
+    callback_models: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything taskhook is configured with; build it once and pass it down."""
+
+    db: str = DEFAULT_DB
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    public_url: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    kie_webhook_key: str | None = field(default=None, repr=False)
+    providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
+    workers: bool = True
+    log_format: str = "text"
+    allow_http_subscribers: bool = False
+    allow_private_subscribers: bool = False
+    callback_tolerance_s: float = 300.0
+    callback_retention_s: float = 7 * 86400.0
+    max_body_bytes: int = 1024 * 1024
+    poll_min_interval_s: float = 2.0
+    poll_max_interval_s: float = 60.0
+    poll_safety_interval_s: float = 300.0
+    task_deadline_s: float = 3600.0
+    delivery_timeout_s: float = 15.0
+    delivery_retry_schedule_s: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_S
+    delivery_lease_s: float = 60.0
+    subscriber_disable_after_s: float = 5 * 86400.0
+    secret_rotation_grace_s: float = 86400.0
+    standard_webhook_sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when the store is PostgreSQL rather than an embedded SQLite file."""
+        return self.db.startswith(("postgresql://", "postgres://"))
+
+    def provider(self, name: str) -> ProviderSettings:
+        """Settings of one provider (defaults when never configured)."""
+        found = self.providers.get(name)
+        if found is not None:
+            return found
+        return ProviderSettings(name=name, base_url=DEFAULT_BASE_URLS.get(name, ""))
+
+    def callback_url(self, provider: str, token: str) -> str | None:
+        """The per-task callback URL, or None when there is no public URL."""
+        if not self.public_url:
+            return None
+        return f"{self.public_url}/callbacks/{provider}/{token}"
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from environment variables; keyword overrides (CLI flags) win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {
+            "db": env.get("TASKHOOK_DB") or DEFAULT_DB,
+            "host": env.get("TASKHOOK_HOST") or DEFAULT_HOST,
+            "port": _int(env, ("TASKHOOK_PORT", "PORT"), DEFAULT_PORT),
+            "public_url": _public_url(env.get("TASKHOOK_PUBLIC_URL")),
+            "admin_token": env.get("TASKHOOK_ADMIN_TOKEN") or None,
+            "secret_key": env.get("TASKHOOK_SECRET_KEY") or None,
+            "kie_webhook_key": env.get("TASKHOOK_KIE_WEBHOOK_KEY") or None,
+            "providers": {p: _provider_from_env(env, p) for p in PROVIDERS},
+            "workers": env.get("TASKHOOK_WORKERS", "1").strip() not in ("0", "false", "no"),
+            "log_format": env.get("TASKHOOK_LOG_FORMAT") or "text",
+            "allow_http_subscribers": _flag(env, "TASKHOOK_ALLOW_HTTP_SUBSCRIBERS"),
+            "allow_private_subscribers": _flag(env, "TASKHOOK_ALLOW_PRIVATE_SUBSCRIBERS"),
+            "standard_webhook_sources": _sw_sources(env),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse settings that cannot work, saying what to change."""
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port {self.port} is out of range: use 1-65535")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"TASKHOOK_LOG_FORMAT={self.log_format!r}: use 'text' or 'json'")
+        if self.secret_key is not None and len(self.secret_key) < MIN_SECRET_KEY_LEN:
+            raise ConfigError(
+                f"TASKHOOK_SECRET_KEY is {len(self.secret_key)} characters: "
+                f"use at least {MIN_SECRET_KEY_LEN} (e.g. `openssl rand -hex 32`)"
+            )
+
+
+def _int(env: Mapping[str, str], names: tuple[str, ...], default: int) -> int:
+    for name in names:
+        raw = env.get(name)
+        if raw:
+            try:
+                return int(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    return default
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _public_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"TASKHOOK_PUBLIC_URL={raw!r} must start with https:// (or http://)")
+    return raw.rstrip("/")
+
+
+def _provider_from_env(env: Mapping[str, str], name: str) -> ProviderSettings:
+    up = name.upper()
+    base = (env.get(f"TASKHOOK_{up}_BASE_URL") or DEFAULT_BASE_URLS[name]).rstrip("/")
+    rate = env.get(f"TASKHOOK_{up}_RATE_LIMIT") or DEFAULT_RATE_LIMITS[name]
+    models = env.get(f"TASKHOOK_{up}_CALLBACK_MODELS", "")
+    return ProviderSettings(
+        name=name,
+        base_url=base,
+        api_key=env.get(f"TASKHOOK_{up}_API_KEY") or None,
+        rate_limit=RateLimit.parse(rate, f"TASKHOOK_{up}_RATE_LIMIT"),
+        max_concurrency=_int(env, (f"TASKHOOK_{up}_CONCURRENCY",), 8),
+        confirm_callbacks=env.get(f"TASKHOOK_{up}_CONFIRM_CALLBACKS", "1") != "0",
+        callback_models=frozenset(m.strip() for m in models.split(",") if m.strip()),
+    )
+
+
+def _sw_sources(env: Mapping[str, str]) -> dict[str, str]:
+    """`TASKHOOK_SW_<SOURCE>_SECRET` = `whsec_...` or `whpk_...` per Standard Webhooks source."""
+    out: dict[str, str] = {}
+    for key, value in env.items():
+        if key.startswith("TASKHOOK_SW_") and key.endswith("_SECRET") and value:
+            out[key[len("TASKHOOK_SW_") : -len("_SECRET")].lower()] = value
+    return out
+
+
+def ensure_local_secrets(settings: Settings) -> tuple[Settings, list[str]]:
+    """Fill an unset admin token / secret key from 0600 files beside a SQLite database.
+
+    Returns the completed settings and one message per file created, to be said once.
+    """
+    if settings.is_postgres:
+        if settings.secret_key is None:
+            raise ConfigError(
+                "TASKHOOK_SECRET_KEY must be set with PostgreSQL (all instances need the "
+                "same key): export TASKHOOK_SECRET_KEY=$(openssl rand -hex 32)"
+            )
+        if settings.admin_token is None:
+            raise ConfigError("TASKHOOK_ADMIN_TOKEN must be set with PostgreSQL")
+        return settings, []
+    folder = Path(settings.db).expanduser().resolve().parent
+    notes: list[str] = []
+    token = settings.admin_token or _load_or_create(folder / "taskhook.admin_token", notes)
+    key = settings.secret_key or _load_or_create(folder / "taskhook.secret_key", notes)
+    return settings.replace(admin_token=token, secret_key=key), notes
+
+
+def _load_or_create(path: Path, notes: list[str]) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    except FileExistsError:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}; choose a writable --db") from exc
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    notes.append(f"generated {path.name} (0600) at {path}")
+    return value

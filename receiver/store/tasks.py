@@ -1,0 +1,140 @@
+"""The tasks table: what was submitted, where it stands, and its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from receiver.clock import now_ms, rfc3339
+from receiver.db import Executor, Row
+from receiver.errors import StoreError
+from receiver.ids import new_id
+from receiver.store.jsonutil import dumps, loads
+from receiver.store.pagination import Page, fetch_page
+
+TERMINAL = frozenset({"succeeded", "failed", "cancelled", "expired"})
+STATUSES = frozenset({"queued", "submitted", "running"}) | TERMINAL
+_NOT_TERMINAL_SQL = "status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')"
+
+
+@dataclass
+class NewTask:
+    """A task about to be stored."""
+
+    provider: str
+    model: str
+    input: dict[str, Any]
+    mode: str = "poll"
+    status: str = "submitted"
+    provider_task_id: str | None = None
+    callback_token_hash: str | None = None
+    next_poll_at: int | None = None
+    deadline_at: int | None = None
+    idempotency_key: str | None = None
+    parent_id: str | None = None
+    then_spec: dict[str, Any] | None = None
+    external: bool = False
+    id: str = field(default_factory=lambda: new_id("tsk"))
+
+
+async def insert_task(db: Executor, task: NewTask) -> Row:
+    """Store a new task and return its row."""
+    now = now_ms()
+    await db.execute(
+        "INSERT INTO tasks (id, provider, model, input, provider_task_id, status, mode, "
+        "callback_token_hash, next_poll_at, deadline_at, idempotency_key, parent_id, "
+        "then_spec, external, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        task.id, task.provider, task.model, dumps(task.input), task.provider_task_id,
+        task.status, task.mode, task.callback_token_hash, task.next_poll_at,
+        task.deadline_at, task.idempotency_key, task.parent_id,
+        dumps(task.then_spec) if task.then_spec is not None else None,
+        int(task.external), now, now,
+    )  # fmt: skip
+    row = await get_task(db, task.id)
+    if row is None:
+        raise StoreError(f"task {task.id} vanished right after insert")
+    return row
+
+
+async def get_task(db: Executor, task_id: str) -> Row | None:
+    """One task by our id."""
+    return await db.fetchone("SELECT * FROM tasks WHERE id = ?", task_id)
+
+
+async def find_by_provider_id(db: Executor, provider: str, provider_task_id: str) -> Row | None:
+    """One task by the provider's id for it."""
+    return await db.fetchone(
+        "SELECT * FROM tasks WHERE provider = ? AND provider_task_id = ?",
+        provider,
+        provider_task_id,
+    )
+
+
+async def find_by_idempotency_key(db: Executor, key: str) -> Row | None:
+    """The task created earlier with this Idempotency-Key, if any."""
+    return await db.fetchone("SELECT * FROM tasks WHERE idempotency_key = ?", key)
+
+
+async def list_tasks(
+    db: Executor, filters: dict[str, str], *, limit: int, cursor: str | None
+) -> Page:
+    """Tasks, newest first, filtered by any of status/provider/model/parent_id."""
+    allowed = ("status", "provider", "model", "parent_id")
+    pairs = [(k, v) for k, v in filters.items() if k in allowed and v]
+    return await fetch_page(db, "tasks", pairs, limit=limit, cursor=cursor)
+
+
+async def update_progress(db: Executor, task_id: str, *, status: str, progress: int | None) -> bool:
+    """Record a non-terminal status/progress; ignored once the task is terminal."""
+    changed = await db.execute(
+        f"UPDATE tasks SET status = ?, progress = COALESCE(?, progress), updated_at = ? "
+        f"WHERE id = ? AND {_NOT_TERMINAL_SQL}",
+        status,
+        progress,
+        now_ms(),
+        task_id,
+    )
+    return changed > 0
+
+
+async def add_history(db: Executor, task_id: str, kind: str, detail: Any = None) -> None:
+    """Append one entry to a task's timeline."""
+    await db.execute(
+        "INSERT INTO task_history (id, task_id, kind, detail, at) VALUES (?, ?, ?, ?, ?)",
+        new_id("hst"),
+        task_id,
+        kind,
+        dumps(detail) if detail is not None else None,
+        now_ms(),
+    )
+
+
+async def history(db: Executor, task_id: str) -> list[Row]:
+    """A task's timeline, oldest first."""
+    return await db.fetchall(
+        "SELECT kind, detail, at FROM task_history WHERE task_id = ? ORDER BY id", task_id
+    )
+
+
+def task_to_api(row: Row) -> dict[str, Any]:
+    """The public task object (see CONTRACT.md)."""
+    return {
+        "id": row["id"],
+        "provider": row["provider"],
+        "model": row["model"],
+        "status": row["status"],
+        "progress": row["progress"],
+        "provider_task_id": row["provider_task_id"],
+        "mode": row["mode"],
+        "input": loads(row["input"]),
+        "result": loads(row["result"]),
+        "error": loads(row["error"]),
+        "parent_id": row["parent_id"],
+        "external": bool(row["external"]),
+        "source": row["completion_source"],
+        "poll_count": row["poll_count"],
+        "created_at": rfc3339(row["created_at"]),
+        "updated_at": rfc3339(row["updated_at"]),
+        "completed_at": rfc3339(row["completed_at"]),
+    }

@@ -1,0 +1,97 @@
+"""Background workers: each does one bounded batch per `run_once()`; a runner loops them.
+
+The same `run_once()` serves the long-running loop (`serve`) and one external tick
+(`POST /api/tick`, `taskhook tick`) in serverless deployments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+DEFAULT_IDLE_S = 1.0
+MAX_ERROR_BACKOFF_S = 30.0
+
+
+class Worker(Protocol):
+    """A unit of background work."""
+
+    name: str
+
+    async def run_once(self) -> int:
+        """Handle one bounded batch; return how many items were handled (0 = idle)."""
+
+
+class WorkerRunner:
+    """Runs workers in loops until stopped; `wake()` cuts an idle sleep short."""
+
+    def __init__(self, workers: Sequence[Worker] = (), *, idle_s: float = DEFAULT_IDLE_S) -> None:
+        self.workers: list[Worker] = list(workers)
+        self._idle_s = idle_s
+        self._wake: dict[str, asyncio.Event] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    def add(self, worker: Worker) -> None:
+        """Register a worker (before `start`)."""
+        self.workers.append(worker)
+
+    def wake(self, name: str | None = None) -> None:
+        """Ask one worker (or all) to look for work now."""
+        for key, event in self._wake.items():
+            if name is None or key == name:
+                event.set()
+
+    def start(self) -> None:
+        """Start one loop per worker."""
+        for worker in self.workers:
+            self._wake[worker.name] = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._loop(worker), name=worker.name))
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Let current batches finish (up to `timeout_s`), then cancel."""
+        self._stopping.set()
+        self.wake()
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(self._tasks, timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def tick(self) -> dict[str, int]:
+        """One bounded pass of every worker, in order; the counts handled."""
+        return {worker.name: await self._safe_once(worker) for worker in self.workers}
+
+    async def _safe_once(self, worker: Worker) -> int:
+        try:
+            return await worker.run_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker %s failed; will retry", worker.name)
+            return -1
+
+    async def _loop(self, worker: Worker) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            handled = await self._safe_once(worker)
+            failures = failures + 1 if handled < 0 else 0
+            if handled > 0:
+                continue
+            delay = self._idle_s if failures == 0 else min(MAX_ERROR_BACKOFF_S, 2.0**failures)
+            await self._sleep(worker.name, delay)
+
+    async def _sleep(self, name: str, delay_s: float) -> None:
+        event = self._wake[name]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=delay_s)
+        event.clear()
