@@ -14,12 +14,14 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute
 
 from receiver.db import Database
+from receiver.metrics import Metrics
+from receiver.provider_state import ProviderState
 from receiver.settings import Settings
 from receiver.store.completion import CompletionHook
 from receiver.workers import WorkerRunner
 
-# Re-reads a task at its provider: (provider_task_id) -> normalised provider answer.
-Confirmer = Callable[[str], Awaitable[Any]]
+# Re-reads a task at its provider: provider_task_id -> its normalised state.
+Confirmer = Callable[[str], Awaitable[ProviderState]]
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Runtime:
     runner: WorkerRunner = field(default_factory=WorkerRunner)
     confirmers: dict[str, Confirmer] = field(default_factory=dict)
     completion_hooks: list[CompletionHook] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
     services: dict[str, Any] = field(default_factory=dict)
 
 

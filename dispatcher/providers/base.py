@@ -1,0 +1,99 @@
+"""What every provider adapter offers, and the errors it raises.
+
+An adapter knows one provider's request shapes, validation rules, result shapes and
+error codes. It does no scheduling, storing or retrying: the dispatcher does that.
+
+    ProviderError                 base; carries provider, HTTP status / in-body code, message
+    ├── ProviderRejected          fail the task now: 400/401/402/404/422/501/505 (retryable=False)
+    └── ProviderUnavailable       try again later: 429/455/5xx/network (retryable=True, retry_after_s)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from receiver.provider_state import ProviderState
+from receiver.settings import ProviderSettings
+
+
+class ProviderError(Exception):
+    """A provider request failed."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        code: str | int | None = None,
+        http_status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+        self.retry_after_s = retry_after_s
+
+    def to_error(self) -> dict[str, Any]:
+        """The task's `error` object."""
+        code = self.code if self.code is not None else self.http_status
+        return {"code": f"provider_{code}" if code is not None else "provider_error",
+                "message": self.message}  # fmt: skip
+
+
+class ProviderRejected(ProviderError):
+    """Permanent: the task fails at once with the provider's message."""
+
+
+class ProviderUnavailable(ProviderError):
+    """Transient: retry with backoff and jitter, honouring `retry_after_s`."""
+
+    retryable = True
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The provider accepted a task."""
+
+    provider_task_id: str
+    estimated_time_s: float | None = None
+    state: ProviderState | None = None
+
+
+class ProviderAdapter(Protocol):
+    """One provider. Implementations live one per module in this package."""
+
+    name: str
+
+    def models(self) -> frozenset[str]:
+        """Every model this adapter can submit."""
+
+    def validate(self, model: str, task_input: dict[str, Any]) -> dict[str, Any]:
+        """Check every documented rule; return the input to send (defaults untouched).
+
+        Raises receiver.errors.InvalidInput naming the field, the rule and the value.
+        """
+
+    def supports_callback(self, model: str, settings: ProviderSettings) -> bool:
+        """Whether tasks of `model` are submitted with a callback URL."""
+
+    async def submit(
+        self,
+        client: httpx.AsyncClient,
+        settings: ProviderSettings,
+        model: str,
+        task_input: dict[str, Any],
+        callback_url: str | None,
+    ) -> Submitted:
+        """Create the task at the provider (one HTTP request, no retries)."""
+
+    async def query(
+        self, client: httpx.AsyncClient, settings: ProviderSettings, provider_task_id: str
+    ) -> ProviderState:
+        """Read the task's current state (one HTTP request, no retries)."""

@@ -1,0 +1,32 @@
+"""A provider's answer about one task, normalised: what callbacks and polls both produce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# taskhook's statuses for a task still in flight, and the terminal ones.
+ACTIVE = ("queued", "submitted", "running")
+FINAL = ("succeeded", "failed", "cancelled", "expired")
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    """Where a task stands at its provider, in taskhook's words.
+
+    `status` is one of ACTIVE or FINAL (never the provider's own word). `result` is
+    `{"video_urls": [...], "character_id": ..., "character_name": ...}` when succeeded;
+    `error` is `{"code": ..., "message": ...}` when failed.
+    """
+
+    provider_task_id: str
+    status: str
+    progress: int | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    raw: dict[str, Any] | None = None
+
+    @property
+    def is_final(self) -> bool:
+        """True for succeeded, failed, cancelled, expired."""
+        return self.status in FINAL
