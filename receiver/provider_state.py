@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# taskhook's statuses for a task still in flight, and the terminal ones.
-ACTIVE = ("queued", "submitted", "running")
+# taskhook's statuses for a task still in flight, and the terminal ones. A task waiting to be
+# sent is `submitted` with no provider_task_id yet.
+ACTIVE = ("submitted", "running")
 FINAL = ("succeeded", "failed", "cancelled", "expired")
 
 

@@ -13,7 +13,7 @@ from receiver.store.jsonutil import dumps, loads
 from receiver.store.pagination import Page, fetch_page
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "expired"})
-STATUSES = frozenset({"queued", "submitted", "running"}) | TERMINAL
+STATUSES = frozenset({"submitted", "running"}) | TERMINAL
 _NOT_TERMINAL_SQL = "status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')"
 
 
