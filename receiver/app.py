@@ -63,6 +63,9 @@ async def _start(
         stack.push_async_callback(db.close)
         await migrate(db)
     runtime = Runtime(settings=settings, db=db)
+    writer = runtime.group_writer()
+    writer.start()
+    stack.push_async_callback(writer.close)
     for plugin in plugins:
         await plugin.start(runtime, stack)
     if settings.workers:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute
 
 from receiver.db import Database
+from receiver.db.group_commit import GroupCommitter
 from receiver.metrics import Metrics
 from receiver.provider_state import ProviderState
 from receiver.settings import Settings
@@ -35,6 +36,13 @@ class Runtime:
     completion_hooks: list[CompletionHook] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
     services: dict[str, Any] = field(default_factory=dict)
+    writer: GroupCommitter | None = None
+
+    def group_writer(self) -> GroupCommitter:
+        """The shared group-commit writer (for durable-before-2xx request writes)."""
+        if self.writer is None:
+            self.writer = GroupCommitter(self.db)
+        return self.writer
 
 
 class Plugin(Protocol):

@@ -7,6 +7,7 @@ the PostgreSQL backend rewrites placeholders to `$n`. Times are epoch millisecon
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 Row = dict[str, Any]
@@ -23,6 +24,9 @@ class Executor(Protocol):
 
     async def execute(self, sql: str, *args: Any) -> int:
         """Run a statement and return the number of rows it changed."""
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter row (one round trip where the driver can)."""
 
 
 class Database(Executor, Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -37,6 +37,9 @@ class _PgConn:
         status = await _guard(self._conn.execute(to_postgres(sql), *args))
         tail = str(status).rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await _guard(self._conn.executemany(to_postgres(sql), rows))
 
 
 async def _guard(awaitable: Any) -> Any:
@@ -91,6 +94,11 @@ class PostgresDatabase:
         self._check_open()
         async with self._pool.acquire() as conn:
             return await _PgConn(conn).execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._check_open()
+        async with self._pool.acquire() as conn:
+            await _PgConn(conn).executemany(sql, rows)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,14 @@ class _Conn:
         try:
             async with self._conn.execute(sql, args) as cursor:
                 return cursor.rowcount
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKey(f"SQLite constraint: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite error: {exc}") from exc
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            await self._conn.executemany(sql, rows)
         except sqlite3.IntegrityError as exc:
             raise DuplicateKey(f"SQLite constraint: {exc}") from exc
         except sqlite3.Error as exc:
@@ -95,6 +103,11 @@ class SqliteDatabase:
         self._check_open()
         async with self._lock:
             return await self._exec.execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._check_open()
+        async with self._lock:
+            await self._exec.executemany(sql, rows)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:

@@ -1,0 +1,124 @@
+"""Group commit: many small independent writes from concurrent requests, one transaction.
+
+A request that must not be acknowledged before its row is durable (an accepted callback)
+calls `await writer.write([...statements])`; it returns only once a transaction holding
+those statements has committed. While one commit is in flight, new writes queue up and
+go together in the next, so the cost of a commit (an fsync on SQLite) is shared. If a
+batch fails, its writes are retried one transaction each, so one bad write fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from receiver.db.database import Database, Executor
+from receiver.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+Statement = tuple[str, Sequence[Any]]
+DEFAULT_MAX_BATCH = 512
+
+
+@dataclass
+class _Pending:
+    statements: Sequence[Statement]
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class GroupCommitter:
+    """Batches writes into shared transactions; see the module docstring."""
+
+    def __init__(self, db: Database, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        """Start the flusher (inside a running loop)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="group-commit")
+
+    async def write(self, statements: Sequence[Statement]) -> None:
+        """Return once `statements` are committed (in order, atomically together)."""
+        if self._closed:
+            raise StoreError("the writer is closed")
+        if self._task is None:
+            await self._commit_one(statements)
+            return
+        pending = _Pending(statements)
+        self._queue.put_nowait(pending)
+        await asyncio.shield(pending.done)
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop."""
+        self._closed = True
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._flush(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _flush(self, batch: list[_Pending]) -> None:
+        try:
+            async with self._db.transaction() as tx:
+                await _apply_grouped(tx, [s for p in batch for s in p.statements])
+        except Exception:
+            log.warning("group commit of %d writes failed; retrying one by one", len(batch))
+            await self._flush_singly(batch)
+            return
+        for pending in batch:
+            if not pending.done.done():
+                pending.done.set_result(None)
+
+    async def _flush_singly(self, batch: list[_Pending]) -> None:
+        for pending in batch:
+            try:
+                await self._commit_one(pending.statements)
+            except Exception as exc:
+                if not pending.done.done():
+                    pending.done.set_exception(exc)
+                continue
+            if not pending.done.done():
+                pending.done.set_result(None)
+
+    async def _commit_one(self, statements: Sequence[Statement]) -> None:
+        async with self._db.transaction() as tx:
+            for sql, args in statements:
+                await tx.execute(sql, *args)
+
+
+async def _apply_grouped(tx: Executor, statements: Sequence[Statement]) -> None:
+    """One `executemany` per distinct SQL, in order of first appearance.
+
+    Writes in one batch are independent (different rows), so grouping the same statement
+    across writes is safe; within a write, statements keep their relative order as long
+    as every write lists its statements in the same order (as the callers here do).
+    """
+    groups: dict[str, list[Sequence[Any]]] = {}
+    for sql, args in statements:
+        groups.setdefault(sql, []).append(args)
+    for sql, rows in groups.items():
+        await tx.executemany(sql, rows)
