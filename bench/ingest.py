@@ -153,8 +153,9 @@ def generator_ceiling(requests_file: Path, args: argparse.Namespace) -> dict:
     """wrk against an asyncio server that answers without any HTTP framework."""
     port = free_port()
     code = (
-        "import asyncio,sys;sys.path.insert(0,%r);from bench.ingest import _trivial_server;"
-        "asyncio.run(_trivial_server(%d, asyncio.Event()))" % (str(HERE.parent), port)
+        f"import asyncio,sys;sys.path.insert(0,{str(HERE.parent)!r});"
+        f"from bench.ingest import _trivial_server;"
+        f"asyncio.run(_trivial_server({port}, asyncio.Event()))"
     )
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
@@ -175,9 +176,8 @@ def report(results: dict[str, dict], ceiling: dict) -> None:
     th, bare, naive = results["taskhook"], results["bare"], results["naive"]
     print(f"\ntaskhook / bare  = {th['rps'] / bare['rps']:.2f}  (goal >= 0.70)")
     print(f"taskhook / naive = {th['rps'] / naive['rps']:.2f}  (goal >= 5)")
-    print(
-        f"wrk max / bare   = {ceiling['rps'] / bare['rps']:.2f}  (> 1: the generator is not the limit)"
-    )
+    ratio = ceiling["rps"] / bare["rps"]
+    print(f"wrk max / bare   = {ratio:.2f}  (> 1: the generator is not the limit)")
     ok = th["rows"] is not None and th["rows"] >= th["requests"] - th["non2xx"]
     print(
         f"durability: every 2xx has its inbox row: {'yes' if ok else 'NO'} "
