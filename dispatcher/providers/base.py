@@ -4,8 +4,8 @@ An adapter knows one provider's request shapes, validation rules, result shapes 
 error codes. It does no scheduling, storing or retrying: the dispatcher does that.
 
     ProviderError                 base; carries provider, HTTP status / in-body code, message
-    ├── ProviderRejected          fail the task now: 400/401/402/404/422/501/505 (retryable=False)
-    └── ProviderUnavailable       try again later: 429/455/5xx/network (retryable=True, retry_after_s)
+    ├── ProviderRejected      fail now: 400/401/402/403/404/422/433/451/501/505 (retryable=False)
+    └── ProviderUnavailable   try later: 408/429/455/5xx/network (retryable=True, retry_after_s)
 """
 
 from __future__ import annotations

@@ -1,0 +1,119 @@
+"""kie.ai: `POST /api/v1/jobs/createTask`, `GET /api/v1/jobs/recordInfo`; callbacks supported."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import httpx
+
+from dispatcher.providers import allowed as a
+from dispatcher.providers.base import ProviderUnavailable, Submitted
+from dispatcher.providers.http import request_json
+from dispatcher.providers.models import schema_for
+from dispatcher.providers.rules import Field, Schema, boolean, listed, one_of, string, url
+from receiver.provider_results.common import as_dict, as_text
+from receiver.provider_results.kie import parse_kie_record
+from receiver.provider_state import ProviderState
+from receiver.settings import ProviderSettings
+
+CREATE_PATH = "/api/v1/jobs/createTask"
+QUERY_PATH = "/api/v1/jobs/recordInfo"
+
+
+def _video_fields(*, image: bool, pro: bool) -> tuple[Field, ...]:
+    """kie's sora-2 video models (unconfirmed beyond NOTES.md: see allowed.py)."""
+    fields = [
+        Field("prompt", (string(max_len=a.KIE_PROMPT_MAX),), required=True),
+        Field("aspect_ratio", (one_of(a.KIE_ASPECT_RATIOS),)),
+        Field("n_frames", (one_of(a.KIE_N_FRAMES),)),
+        Field("remove_watermark", (boolean,)),
+        Field("character_id_list", (listed(string(), max_count=a.KIE_CHARACTER_ID_LIST_MAX),)),
+    ]
+    if image:
+        count = listed(url, min_count=a.KIE_IMAGE_URLS[0], max_count=a.KIE_IMAGE_URLS[1])
+        fields.insert(1, Field("image_urls", (count,), required=True))
+    if pro:
+        fields.append(Field("size", (one_of(a.KIE_PRO_SIZES),)))
+    return tuple(fields)
+
+
+def _schemas() -> dict[str, Schema]:
+    low, high = a.KIE_CHARACTER_FILE_URLS
+    characters = (
+        Field("character_file_url", (listed(url, min_count=low, max_count=high),), required=True),
+        Field("character_prompt", (string(max_len=a.KIE_TEXT_MAX),)),
+        Field("safety_instruction", (string(max_len=a.KIE_TEXT_MAX),)),
+    )
+    schemas = [Schema("sora-2-characters", characters)]
+    for prefix, pro in (("sora-2", False), ("sora-2-pro", True)):
+        schemas.append(Schema(f"{prefix}-text-to-video", _video_fields(image=False, pro=pro)))
+        schemas.append(Schema(f"{prefix}-image-to-video", _video_fields(image=True, pro=pro)))
+    return {s.name: s for s in schemas}
+
+
+class KieAdapter:
+    """kie.ai's jobs API (the `sora-2-characters` model and the sora-2 video models)."""
+
+    name = "kie"
+
+    def __init__(self) -> None:
+        self._schemas = _schemas()
+
+    def models(self) -> frozenset[str]:
+        """Every model this adapter can submit."""
+        return frozenset(self._schemas)
+
+    def validate(self, model: str, task_input: dict[str, Any]) -> dict[str, Any]:
+        """Check every documented rule; return the input to send."""
+        return schema_for(self.name, self._schemas, model).validate(task_input)
+
+    def supports_callback(self, model: str, settings: ProviderSettings) -> bool:
+        """kie calls back for every model."""
+        return True
+
+    async def submit(
+        self,
+        client: httpx.AsyncClient,
+        settings: ProviderSettings,
+        model: str,
+        task_input: dict[str, Any],
+        callback_url: str | None,
+    ) -> Submitted:
+        """Create the task; kie answers `{"code": 200, "data": {"taskId"}}`."""
+        body: dict[str, Any] = {"model": model, "input": task_input}
+        if callback_url is not None:
+            body["callBackUrl"] = callback_url
+        answer = await request_json(client, settings, "POST", CREATE_PATH, json=body, envelope=True)
+        task_id = as_text(as_dict(answer.get("data")).get("taskId"))
+        if task_id is None:
+            raise ProviderUnavailable(
+                self.name,
+                "createTask answered code 200 without data.taskId",
+                code="malformed_response",
+            )
+        return Submitted(provider_task_id=task_id)
+
+    async def query(
+        self, client: httpx.AsyncClient, settings: ProviderSettings, provider_task_id: str
+    ) -> ProviderState:
+        """Read the task with recordInfo; its `data` is the task record."""
+        answer = await request_json(
+            client,
+            settings,
+            "GET",
+            QUERY_PATH,
+            params={"taskId": provider_task_id},
+            envelope=True,
+        )
+        data = answer.get("data")
+        if not isinstance(data, dict):
+            raise ProviderUnavailable(
+                self.name,
+                f"recordInfo for {provider_task_id} answered without a data object",
+                code="malformed_response",
+            )
+        state = parse_kie_record(data)
+        if not state.provider_task_id:
+            state = dataclasses.replace(state, provider_task_id=provider_task_id)
+        return state

@@ -1,0 +1,82 @@
+"""kie.ai task records (recordInfo's `data`, or a callback's `data`) in taskhook's words."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from receiver.provider_results.common import (
+    as_dict,
+    as_progress,
+    as_text,
+    error_object,
+    result_object,
+    url_list,
+)
+from receiver.provider_state import ProviderState
+
+# kie `state` -> taskhook status. Anything else is read as still running.
+STATES = {
+    "waiting": "submitted",
+    "queuing": "submitted",
+    "generating": "running",
+    "success": "succeeded",
+    "fail": "failed",
+}
+OK_CODE = 200
+
+
+def kie_callback_task_id(body: Mapping[str, Any]) -> str | None:
+    """The task a kie callback names: `data.taskId`, else `data.task_id`, else `taskId`."""
+    if not isinstance(body, Mapping):
+        return None
+    data = body.get("data")
+    if isinstance(data, Mapping):
+        found = as_text(data.get("taskId")) or as_text(data.get("task_id"))
+        if found:
+            return found
+    return as_text(body.get("taskId"))
+
+
+def parse_kie_record(data: Mapping[str, Any]) -> ProviderState:
+    """Normalise one kie task record (`{"taskId", "state", "resultJson", "failCode", ...}`)."""
+    record = as_dict(data)
+    task_id = as_text(record.get("taskId")) or as_text(record.get("task_id")) or ""
+    status = STATES.get(str(record.get("state") or "").strip().lower(), "running")
+    progress = 100 if status == "succeeded" else as_progress(record.get("progress"))
+    result = _result(record) if status == "succeeded" else None
+    error = None
+    if status == "failed":
+        error = error_object(record.get("failCode"), record.get("failMsg"), "kie")
+    return ProviderState(task_id, status, progress, result, error, raw=record)
+
+
+def parse_kie_callback(body: Mapping[str, Any]) -> ProviderState:
+    """Normalise a whole kie callback body `{"code", "msg", "data": {...}}`.
+
+    A `data` without `state` (older callback shapes) takes its outcome from `code`.
+    """
+    top = as_dict(body)
+    record = as_dict(top.get("data"))
+    record.setdefault("taskId", kie_callback_task_id(top))
+    if not record.get("state"):
+        ok = top.get("code") in (OK_CODE, str(OK_CODE))
+        record["state"] = "success" if ok else "fail"
+        if not ok:
+            record.setdefault("failCode", top.get("code"))
+            record.setdefault("failMsg", top.get("msg") or top.get("message"))
+    return parse_kie_record(record)
+
+
+def _result(record: Mapping[str, Any]) -> dict[str, Any]:
+    """`resultJson` (a JSON string, or already a dict) as the normalised result."""
+    parsed = as_dict(record.get("resultJson"))
+    info = as_dict(record.get("info"))  # older callback shape: data.info.resultUrls
+    urls = url_list(parsed.get("resultUrls")) or url_list(info.get("resultUrls"))
+    character_id = as_text(parsed.get("character_id"))
+    if character_id is None:
+        ids = parsed.get("character_id_list")
+        if isinstance(ids, list) and ids:
+            character_id = as_text(ids[0])
+    name = as_text(parsed.get("character_name")) or as_text(parsed.get("name"))
+    return result_object(urls, character_id, name)
