@@ -1,0 +1,177 @@
+"""kie.ai: `POST /api/v1/jobs/createTask` (sora-2-characters) and `GET /api/v1/jobs/recordInfo`.
+
+Errors are a `code` inside the JSON envelope with HTTP 200 (`{"code": 422, "msg": ...}`).
+Callbacks go to `callBackUrl` when the task ends, signed when a webhook key is configured.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import string
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from dispatcher.emulator import fields
+from dispatcher.emulator.context import emulator
+from dispatcher.emulator.gate import Rejected, gate, read_json
+from dispatcher.emulator.state import EmuTask, FailReason
+
+NAME = "kie"
+MODEL = "sora-2-characters"
+MAX_TEXT = 5000
+WAITING_FRACTION = 0.1
+REASONS = (
+    FailReason("500", "Internal Error, Please try again later."),
+    FailReason("400", "Your content was flagged by the safety system. Please modify and retry."),
+    FailReason("451", "Failed to fetch the character video: the file could not be downloaded."),
+    FailReason("501", "Character creation failed: no clear character found in the video."),
+)
+
+
+class KieDialect:
+    """kie words every error as an in-body `code` and `msg`."""
+
+    name = NAME
+
+    def error(self, http_status: int, code: int, message: str) -> Response:
+        """`{"code": code, "msg": message}` with HTTP `http_status`."""
+        return JSONResponse({"code": code, "msg": message}, status_code=http_status)
+
+    def unauthorized(self) -> Response:
+        """In-body 401 with HTTP 200."""
+        return self.error(200, 401, "You do not have access permissions")
+
+
+DIALECT = KieDialect()
+
+
+def routes() -> list[BaseRoute]:
+    """kie's endpoints."""
+    return [
+        Route("/api/v1/jobs/createTask", create_task, methods=["POST"]),
+        Route("/api/v1/jobs/recordInfo", record_info, methods=["GET"]),
+    ]
+
+
+async def create_task(request: Request) -> Response:
+    """Validate and register a task; schedule its callback."""
+    early = await gate(request, DIALECT, "create")
+    if early is not None:
+        return early
+    emu = emulator(request)
+    try:
+        body = validate(await read_json(request))
+    except Rejected as exc:
+        return DIALECT.error(200, exc.status, exc.message)
+    task_id = "task_" + emu.store.token(32, string.hexdigits[:16])
+    task = emu.store.create(
+        task_id, provider=NAME, model=MODEL, request=body, reasons=REASONS,
+        callback_url=body.get("callBackUrl"),
+    )  # fmt: skip
+    emu.stats.task(NAME, task_id, "create")
+    emu.sender.schedule(task, functools.partial(callback_payload, key=emu.config.kie_webhook_key))
+    return JSONResponse({"code": 200, "msg": "success", "data": {"taskId": task_id}})
+
+
+def validate(raw: Any) -> dict[str, Any]:
+    """Check a createTask body as kie documents it."""
+    body = fields.require_object(raw)
+    model = body.get("model")
+    if model != MODEL:
+        raise Rejected(f"model {model!r} is not supported: this endpoint serves {MODEL}")
+    fields.url(body, "callBackUrl", required=False)
+    params = body.get("input")
+    if not isinstance(params, dict):
+        raise Rejected("input is required and must be an object")
+    files = params.get("character_file_url")
+    if not isinstance(files, list) or len(files) != 1 or not fields.is_url(files[0]):
+        raise Rejected("input.character_file_url must be an array with exactly one video URL")
+    for key in ("character_prompt", "safety_instruction"):
+        fields.text(params, key, max_len=MAX_TEXT, prefix="input.")
+    return body
+
+
+async def record_info(request: Request) -> Response:
+    """The task's record, or `{"code": 422, "msg": "recordInfo is null"}`."""
+    task_id = request.query_params.get("taskId", "").strip()
+    early = await gate(request, DIALECT, "query", task_id or None)
+    if early is not None:
+        return early
+    if not task_id:
+        return DIALECT.error(200, 422, "taskId is required")
+    emu = emulator(request)
+    task = emu.store.get(NAME, task_id)
+    if task is None:
+        return DIALECT.error(200, 422, "recordInfo is null")
+    msg_key = "message" if emu.config.quirks and task.quirky else "msg"
+    data = record(task, emu.store.now(), quirks=emu.config.quirks)
+    return JSONResponse({"code": 200, msg_key: "success", "data": data})
+
+
+def record(task: EmuTask, now: float, *, quirks: bool = False) -> dict[str, Any]:
+    """recordInfo's `data` at loop time `now`."""
+    phase = task.phase(now)
+    final = phase in ("succeeded", "failed")
+    failed = phase == "failed"
+    return {
+        "taskId": task.id,
+        "model": task.model,
+        "state": _state(task, now),
+        "param": json.dumps(task.request, ensure_ascii=False),
+        "resultJson": _result_json(task, quirks) if phase == "succeeded" else "",
+        "failCode": task.reason.code if failed else "",
+        "failMsg": task.reason.message if failed else "",
+        "completeTime": task.completed_ms if final else None,
+        "createTime": task.created_ms,
+        "updateTime": task.completed_ms if final else int(time.time() * 1000),
+    }
+
+
+def _state(task: EmuTask, now: float) -> str:
+    phase = task.phase(now)
+    if phase == "succeeded":
+        return "success"
+    if phase == "failed":
+        return "fail"
+    if phase == "running":
+        return "generating"
+    return "waiting" if task.fraction(now) < WAITING_FRACTION else "queuing"
+
+
+def character_id(task: EmuTask) -> str:
+    """The character id a successful task yields (stable per task)."""
+    return "char_" + hashlib.sha256(task.id.encode()).hexdigest()[:24]
+
+
+def _result_json(task: EmuTask, quirks: bool) -> str:
+    if quirks and task.quirky:
+        return json.dumps({"character_id_list": [character_id(task)]})
+    return json.dumps({"character_id": character_id(task)})
+
+
+def callback_payload(task: EmuTask, *, key: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The callback body (recordInfo's data plus costTime) and its signature headers."""
+    data = record(task, task.due)
+    succeeded = data["state"] == "success"
+    data["costTime"] = round(task.completed_s - task.created_s)
+    body = {
+        "code": 200 if succeeded else 501,
+        "msg": "success" if succeeded else task.reason.message,
+        "data": data,
+    }
+    return body, signature_headers(key, task.id) if key else {}
+
+
+def signature_headers(key: str, task_id: str, timestamp: int | None = None) -> dict[str, str]:
+    """`X-Webhook-Timestamp` and `X-Webhook-Signature` = b64(HMAC-SHA256(key, id.ts))."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(key.encode(), f"{task_id}.{ts}".encode(), hashlib.sha256).digest()
+    return {"X-Webhook-Timestamp": ts, "X-Webhook-Signature": base64.b64encode(digest).decode()}
