@@ -1,0 +1,92 @@
+"""The checks an inbound callback passes before it is accepted, in order.
+
+source known (404) -> token names a task of that provider (404) -> body within the
+limit (413) -> JSON object (400) -> names the task (400) -> signature (401) -> the
+token's own task (400) -> stored in the inbox and committed (200, also for a repeat).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from receiver.callback_tokens import hash_token, token_matches
+from receiver.callbacks.body import parse_json_object, read_limited
+from receiver.callbacks.sources import Source
+from receiver.db import Executor, Row
+from receiver.errors import BadRequest, NotFound
+from receiver.runtime import Runtime
+from receiver.store.audit import CallbackRecord
+from receiver.store.inbox import InboxItem, add_to_inbox
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+NOT_FOUND_MESSAGE = "no callback endpoint at this URL"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An authenticated callback, stored (`new`) or recognised as a repeat."""
+
+    new: bool
+    item: InboxItem
+
+
+async def task_for_token(db: Executor, provider: str, token: str) -> Row:
+    """The task of `provider` whose callback token is `token`; NotFound otherwise."""
+    if not _TOKEN.fullmatch(token):
+        raise NotFound(NOT_FOUND_MESSAGE)
+    row = await db.fetchone(
+        "SELECT * FROM tasks WHERE callback_token_hash = ? AND provider = ?",
+        hash_token(token),
+        provider,
+    )
+    if row is None or not token_matches(token, row["callback_token_hash"]):
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return row
+
+
+async def accept(
+    runtime: Runtime,
+    request: Request,
+    source: Source,
+    token: str | None,
+    record: CallbackRecord,
+) -> Accepted:
+    """Run every check on `request`; store it in the inbox. Fills `record` as it learns."""
+    task = await task_for_token(runtime.db, source.name, token) if token is not None else None
+    if task is not None:
+        record.task_id = task["id"]
+    raw = await read_limited(request, runtime.settings.max_body_bytes)
+    record.body = raw
+    text, body = parse_json_object(raw)
+    provider_task_id = source.task_id(body)
+    if provider_task_id is None:
+        raise BadRequest(
+            f"the body does not name the task: {source.task_id_field} is missing "
+            "or not a valid id (1-200 printable characters, no spaces)"
+        )
+    record.provider_task_id = provider_task_id
+    signed = task is None or source.signature_on_token_route
+    if signed:
+        source.authenticate(request.headers, raw, provider_task_id)
+    if task is not None:
+        _check_same_task(task, provider_task_id, source)
+    item = InboxItem(
+        provider=source.name,
+        provider_task_id=provider_task_id,
+        reported_status=source.parse(body).status,
+        body=text,
+        signed=signed,
+        task_id=task["id"] if task is not None else None,
+    )
+    return Accepted(await add_to_inbox(runtime.db, item), item)
+
+
+def _check_same_task(task: Row, provider_task_id: str, source: Source) -> None:
+    known = task["provider_task_id"]
+    if known is not None and known != provider_task_id:
+        raise BadRequest(
+            f"{source.task_id_field} does not name the task this callback URL was issued for"
+        )

@@ -1,0 +1,89 @@
+"""The `inbox` table: authenticated callbacks, committed before the 2xx, processed later.
+
+A row is claimed with a lease; a crashed worker's rows become due again when the lease
+runs out, and rows never claimed are simply due (so a restart picks them up).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from receiver.clock import now_ms
+from receiver.db import Database, Executor, Row
+from receiver.ids import new_id
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """An accepted callback about to be stored."""
+
+    provider: str
+    provider_task_id: str
+    reported_status: str
+    body: str
+    signed: bool
+    task_id: str | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        """The same provider, task and reported state make the same key."""
+        parts = json.dumps([self.provider, self.provider_task_id, self.reported_status])
+        return hashlib.sha256(parts.encode()).hexdigest()
+
+
+async def add_to_inbox(db: Executor, item: InboxItem) -> bool:
+    """Store `item` (committed when `db` autocommits); False when it is a repeat."""
+    now = now_ms()
+    inserted = await db.execute(
+        "INSERT INTO inbox (id, provider, task_id, provider_task_id, dedupe_key, body, signed, "
+        "received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        new_id("inb"), item.provider, item.task_id, item.provider_task_id, item.dedupe_key,
+        item.body, int(item.signed), now, now,
+    )  # fmt: skip
+    return inserted > 0
+
+
+async def claim_due(db: Database, *, limit: int, lease_s: float) -> list[Row]:
+    """Lease up to `limit` unprocessed rows that are due, oldest first."""
+    now = now_ms()
+    async with db.transaction() as tx:
+        return await tx.fetchall(
+            "UPDATE inbox SET lease_until = ? WHERE id IN (SELECT id FROM inbox "
+            "WHERE processed_at IS NULL AND next_attempt_at <= ? "
+            "AND (lease_until IS NULL OR lease_until < ?) "
+            f"ORDER BY next_attempt_at, id LIMIT ?{db.skip_locked}) RETURNING *",
+            now + int(lease_s * 1000), now, now, limit,
+        )  # fmt: skip
+
+
+async def mark_processed(db: Executor, inbox_id: str, *, error: str | None = None) -> None:
+    """Done with a row (`error` says why it was given up, if it was)."""
+    await db.execute(
+        "UPDATE inbox SET processed_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
+        now_ms(), error, inbox_id,
+    )  # fmt: skip
+
+
+async def retry_later(db: Executor, inbox_id: str, *, delay_s: float, error: str) -> None:
+    """Count a failed attempt and make the row due again after `delay_s`."""
+    await db.execute(
+        "UPDATE inbox SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL, "
+        "last_error = ? WHERE id = ?",
+        now_ms() + int(delay_s * 1000), error, inbox_id,
+    )  # fmt: skip
+
+
+async def purge_processed(db: Executor, *, older_than_ms: int) -> int:
+    """Delete rows processed before `older_than_ms`; how many went."""
+    return await db.execute(
+        "DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?", older_than_ms
+    )
+
+
+async def unprocessed_count(db: Executor) -> int:
+    """How many rows still wait to be processed."""
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM inbox WHERE processed_at IS NULL")
+    return int(row["n"]) if row else 0
