@@ -2,7 +2,8 @@
 
 source known (404) -> token names a task of that provider (404) -> body within the
 limit (413) -> JSON object (400) -> names the task (400) -> signature (401) -> the
-token's own task (400) -> stored in the inbox and committed (200, also for a repeat).
+token's own task (400) -> stored in the inbox with its audit row, committed (by the group
+writer, shared with concurrent callbacks) before the 200 (also for a repeat).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from receiver.db import Executor, Row
 from receiver.errors import BadRequest, NotFound
 from receiver.runtime import Runtime
 from receiver.store.audit import CallbackRecord
-from receiver.store.inbox import InboxItem, add_to_inbox
+from receiver.store.inbox import InboxItem, is_in_inbox
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 NOT_FOUND_MESSAGE = "no callback endpoint at this URL"
@@ -54,7 +55,11 @@ async def accept(
     token: str | None,
     record: CallbackRecord,
 ) -> Accepted:
-    """Run every check on `request`; store it in the inbox. Fills `record` as it learns."""
+    """Run every check on `request`; the caller stores the item. Fills `record` as it learns.
+
+    `new` is False for a callback stored before (same provider, task and state); the
+    caller's insert ignores such a repeat anyway, so a race between two copies is harmless.
+    """
     task = await task_for_token(runtime.db, source.name, token) if token is not None else None
     if task is not None:
         record.task_id = task["id"]
@@ -81,7 +86,7 @@ async def accept(
         signed=signed,
         task_id=task["id"] if task is not None else None,
     )
-    return Accepted(await add_to_inbox(runtime.db, item), item)
+    return Accepted(not await is_in_inbox(runtime.db, item), item)
 
 
 def _check_same_task(task: Row, provider_task_id: str, source: Source) -> None:

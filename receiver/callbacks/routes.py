@@ -19,12 +19,14 @@ from receiver.callbacks.intake import NOT_FOUND_MESSAGE, Accepted, accept
 from receiver.callbacks.sources import Source
 from receiver.errors import NotFound, StoreError, TaskhookError, VerificationFailed
 from receiver.runtime import Runtime
-from receiver.store.audit import CallbackRecord, record_callback, redact_headers
+from receiver.store.audit import CallbackRecord, audit_insert, redact_headers
+from receiver.store.inbox import inbox_insert
 
 log = logging.getLogger(__name__)
 
 WORKER_NAME = "callbacks"
 SOURCES_SERVICE = "callbacks.sources"
+STORE_FAILED = "the callback could not be stored; retry later"
 _VERDICTS = {400: "malformed", 401: "unauthorized", 404: "not_found", 413: "too_large"}
 
 
@@ -45,6 +47,7 @@ async def receive_callback(request: Request) -> Response:
         route=route if source else "/callbacks/(unknown)",
         headers=redact_headers(request.headers.items()),
     )
+    accepted: Accepted | None = None
     try:
         if source is None:
             raise NotFound(NOT_FOUND_MESSAGE)
@@ -53,7 +56,11 @@ async def receive_callback(request: Request) -> Response:
         response = _rejected(record, exc)
     else:
         response = _accepted(runtime, record, accepted)
-    await _audit(runtime, record)
+    if not await _store(runtime, record, accepted):
+        record.verdict = "unavailable"
+        response = JSONResponse(StoreError(STORE_FAILED).to_body(), 503)
+    elif accepted is not None and accepted.new and runtime.settings.workers:
+        runtime.runner.wake(WORKER_NAME)
     runtime.metrics.callbacks.labels(record.provider, record.verdict).inc()
     return response
 
@@ -65,7 +72,6 @@ def _accepted(runtime: Runtime, record: CallbackRecord, accepted: Accepted) -> R
     if not accepted.new:
         return JSONResponse(body)
     if runtime.settings.workers:
-        runtime.runner.wake(WORKER_NAME)
         return JSONResponse(body)
     return JSONResponse(body, background=BackgroundTask(runtime.runner.tick))
 
@@ -81,11 +87,20 @@ def _rejected(record: CallbackRecord, exc: TaskhookError) -> Response:
     return JSONResponse(exc.to_body(), exc.status_code)
 
 
-async def _audit(runtime: Runtime, record: CallbackRecord) -> None:
+async def _store(runtime: Runtime, record: CallbackRecord, accepted: Accepted | None) -> bool:
+    """Commit the audit row (and the inbox row of a new callback) before answering.
+
+    False when an accepted callback could not be stored: it must not be acknowledged.
+    """
+    statements = [audit_insert(record)]
+    if accepted is not None and accepted.new:
+        statements.append(inbox_insert(accepted.item))
     try:
-        await record_callback(runtime.db, record)
+        await runtime.group_writer().write(statements)
     except StoreError as exc:
-        log.warning("callback audit row not stored: %s", exc.message)
+        log.error("callback to %s not stored: %s", record.route, exc.message)
+        return accepted is None
+    return True
 
 
 def routes() -> list[BaseRoute]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from receiver.clock import now_ms, rfc3339
 from receiver.db import Executor, Row
+from receiver.db.group_commit import Statement
 from receiver.ids import new_id
 from receiver.store.jsonutil import dumps, loads
 from receiver.store.pagination import Page, fetch_page
@@ -70,19 +71,28 @@ def body_text(body: bytes | None) -> str | None:
     return text
 
 
-async def record_callback(db: Executor, record: CallbackRecord) -> str:
-    """Store one audit row; returns its id."""
-    row_id = new_id("cbk")
-    await db.execute(
-        "INSERT INTO callbacks (id, provider, route, headers, body, verdict, reason, "
-        "status_code, task_id, provider_task_id, received_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        row_id, clean_text(record.provider), clean_text(record.route),
+_INSERT = (
+    "INSERT INTO callbacks (id, provider, route, headers, body, verdict, reason, "
+    "status_code, task_id, provider_task_id, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def audit_insert(record: CallbackRecord) -> Statement:
+    """The statement that stores one audit row."""
+    return _INSERT, (
+        new_id("cbk"), clean_text(record.provider), clean_text(record.route),
         dumps(record.headers), body_text(record.body), record.verdict,
         clean_text(record.reason, 500) if record.reason else None, record.status_code,
         record.task_id, record.provider_task_id, now_ms(),
     )  # fmt: skip
-    return row_id
+
+
+async def record_callback(db: Executor, record: CallbackRecord) -> str:
+    """Store one audit row; returns its id."""
+    sql, args = audit_insert(record)
+    await db.execute(sql, *args)
+    return str(args[0])
 
 
 async def list_callbacks(

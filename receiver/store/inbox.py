@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
+from receiver.db.group_commit import Statement
 from receiver.ids import new_id
 
 
@@ -33,17 +34,31 @@ class InboxItem:
         return hashlib.sha256(parts.encode()).hexdigest()
 
 
-async def add_to_inbox(db: Executor, item: InboxItem) -> bool:
-    """Store `item` (committed when `db` autocommits); False when it is a repeat."""
+_INSERT = (
+    "INSERT INTO inbox (id, provider, task_id, provider_task_id, dedupe_key, body, signed, "
+    "received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def inbox_insert(item: InboxItem) -> Statement:
+    """The statement that stores `item` (a repeat of a stored key inserts nothing)."""
     now = now_ms()
-    inserted = await db.execute(
-        "INSERT INTO inbox (id, provider, task_id, provider_task_id, dedupe_key, body, signed, "
-        "received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
+    return _INSERT, (
         new_id("inb"), item.provider, item.task_id, item.provider_task_id, item.dedupe_key,
         item.body, int(item.signed), now, now,
     )  # fmt: skip
-    return inserted > 0
+
+
+async def add_to_inbox(db: Executor, item: InboxItem) -> bool:
+    """Store `item` (committed when `db` autocommits); False when it is a repeat."""
+    sql, args = inbox_insert(item)
+    return await db.execute(sql, *args) > 0
+
+
+async def is_in_inbox(db: Executor, item: InboxItem) -> bool:
+    """Whether a callback with the same provider, task and state was stored before."""
+    row = await db.fetchone("SELECT id FROM inbox WHERE dedupe_key = ?", item.dedupe_key)
+    return row is not None
 
 
 async def claim_due(db: Database, *, limit: int, lease_s: float) -> list[Row]:
