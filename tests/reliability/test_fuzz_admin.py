@@ -23,7 +23,11 @@ READ_PATHS = ["/api/tasks", "/api/events", "/api/callbacks", "/api/subscribers",
 PARAMS = ["limit", "cursor", "status", "provider", "model", "task_id", "type", "verdict", "state"]
 junk = st.text(min_size=0, max_size=40)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | junk,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | junk,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(junk, inner, max_size=4),
     max_leaves=12,
 )

@@ -1,0 +1,104 @@
+"""Dashboard sessions: a signed, expiring cookie derived from the admin token.
+
+No server-side store: the cookie holds `v1.<expires_s>.<nonce>.<signature>`, signed with a
+key derived from the admin token (changing the token ends every session). The nonce makes
+each login distinct and seeds that session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+COOKIE_NAME = "taskhook_session"
+COOKIE_PATH = "/ui"
+SESSION_TTL_S = 12 * 3600
+_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A verified dashboard session."""
+
+    nonce: str
+    expires_s: int
+    key: bytes
+
+
+def session_key(admin_token: str) -> bytes:
+    """The signing key of dashboard sessions (never the token itself)."""
+    return hmac.new(admin_token.encode(), b"taskhook dashboard session v1", hashlib.sha256).digest()
+
+
+def sign(key: bytes, message: str) -> str:
+    """URL-safe base64 HMAC-SHA256 of `message`."""
+    digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_matches(given: str, expected: str) -> bool:
+    """Constant-time comparison of two strings."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def new_cookie_value(admin_token: str, *, now_s: float | None = None) -> str:
+    """A fresh signed session value, valid for SESSION_TTL_S."""
+    expires = int(now_s if now_s is not None else time.time()) + SESSION_TTL_S
+    nonce = secrets.token_urlsafe(16)
+    body = f"{_VERSION}.{expires}.{nonce}"
+    return f"{body}.{sign(session_key(admin_token), body)}"
+
+
+def verify_cookie_value(
+    value: str, admin_token: str | None, *, now_s: float | None = None
+) -> Session | None:
+    """The session a cookie value stands for, or None if forged, malformed or expired."""
+    if not admin_token or not value:
+        return None
+    parts = value.split(".")
+    if len(parts) != 4 or parts[0] != _VERSION or not parts[1].isdigit():
+        return None
+    key = session_key(admin_token)
+    if not token_matches(parts[3], sign(key, ".".join(parts[:3]))):
+        return None
+    expires = int(parts[1])
+    if expires <= (now_s if now_s is not None else time.time()):
+        return None
+    return Session(nonce=parts[2], expires_s=expires, key=key)
+
+
+def current_session(request: Request) -> Session | None:
+    """The request's verified session, if its cookie carries one."""
+    token = request.app.state.runtime.settings.admin_token
+    return verify_cookie_value(request.cookies.get(COOKIE_NAME, ""), token)
+
+
+def set_session_cookie(response: Response, request: Request, value: str) -> None:
+    """HttpOnly, SameSite=Strict, Secure when served over https, scoped to /ui."""
+    response.set_cookie(
+        COOKIE_NAME,
+        value,
+        max_age=SESSION_TTL_S,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    """Tell the browser to forget the session."""
+    response.delete_cookie(
+        COOKIE_NAME,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
