@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 from receiver.auth import AdminAuthMiddleware
 from receiver.db import Database, migrate, open_database
 from receiver.responses import EXCEPTION_HANDLERS
-from receiver.routes import admin_read, health
+from receiver.routes import admin_read, health, metrics, tick
 from receiver.runtime import Plugin, Runtime
 from receiver.settings import Settings
 
@@ -30,7 +30,12 @@ def create_app(
 
     Pass `db` to share an already-open database (it is then not closed by the app).
     """
-    routes: list[BaseRoute] = [*health.routes(), *admin_read.routes()]
+    routes: list[BaseRoute] = [
+        *health.routes(),
+        *admin_read.routes(),
+        *metrics.routes(),
+        *tick.routes(),
+    ]
     for plugin in plugins:
         routes.extend(plugin.routes())
 

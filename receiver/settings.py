@@ -69,6 +69,7 @@ class Settings:
     port: int = DEFAULT_PORT
     public_url: str | None = None
     admin_token: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     kie_webhook_key: str | None = field(default=None, repr=False)
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
@@ -83,6 +84,7 @@ class Settings:
     poll_max_interval_s: float = 60.0
     poll_safety_interval_s: float = 300.0
     task_deadline_s: float = 3600.0
+    poll_max_rejections: int = 3
     delivery_timeout_s: float = 15.0
     delivery_retry_schedule_s: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_S
     delivery_lease_s: float = 60.0
@@ -122,6 +124,7 @@ class Settings:
             "port": _int(env, ("TASKHOOK_PORT", "PORT"), DEFAULT_PORT),
             "public_url": _public_url(env.get("TASKHOOK_PUBLIC_URL")),
             "admin_token": env.get("TASKHOOK_ADMIN_TOKEN") or None,
+            "metrics_token": env.get("TASKHOOK_METRICS_TOKEN") or None,
             "secret_key": env.get("TASKHOOK_SECRET_KEY") or None,
             "kie_webhook_key": env.get("TASKHOOK_KIE_WEBHOOK_KEY") or None,
             "providers": {p: _provider_from_env(env, p) for p in PROVIDERS},
@@ -130,6 +133,7 @@ class Settings:
             "allow_http_subscribers": _flag(env, "TASKHOOK_ALLOW_HTTP_SUBSCRIBERS"),
             "allow_private_subscribers": _flag(env, "TASKHOOK_ALLOW_PRIVATE_SUBSCRIBERS"),
             "standard_webhook_sources": _sw_sources(env),
+            "task_deadline_s": _float(env, "TASKHOOK_TASK_DEADLINE_S", 3600.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
@@ -158,6 +162,19 @@ def _int(env: Mapping[str, str], names: tuple[str, ...], default: int) -> int:
             except ValueError:
                 raise ConfigError(f"{name}={raw!r} is not a whole number") from None
     return default
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be greater than 0")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
