@@ -1,0 +1,112 @@
+"""What every sink shares: the target, the verdict, and the generic reading of a response."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+RETRY_AFTER_STATUSES = (429, 502, 503, 504)
+MAX_RETRY_AFTER_S = 86400.0
+EXCERPT_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one subscriber's messages go; `secrets` (current first) sign webhooks."""
+
+    subscriber_id: str
+    kind: str
+    url: str = field(repr=False)
+    display_url: str
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one attempt came to: `delivered`, `failed` (retry or dead) or `gone` (disable)."""
+
+    outcome: str
+    status_code: int | None = None
+    error: str | None = None
+    retry_after_s: float | None = None
+
+
+class Sink(Protocol):
+    """One kind of subscriber: builds the request and judges the answer."""
+
+    kind: str
+    signed: bool  # has a whsec_ signing secret
+    url_is_secret: bool  # the URL itself is a credential: stored encrypted, shown redacted
+
+    def wait_s(self, target: Target) -> float:
+        """0 to send now (a token is taken), else seconds until sending is allowed."""
+
+    def build(self, target: Target, event: Mapping[str, Any], body: bytes) -> httpx.Request:
+        """The HTTP request delivering `event` (`body` is its stored JSON)."""
+
+    def judge(self, target: Target, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+        """Read the answer (`body` is its first bytes)."""
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if unusable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = moment.timestamp() - time.time()
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def excerpt(body: bytes) -> str:
+    """The first characters of a response body, on one line."""
+    text = body[: EXCERPT_CHARS * 2].decode("utf-8", "replace")
+    return " ".join(text.split())[:EXCERPT_CHARS]
+
+
+def judge_status(status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+    """The documented rules shared by every sink."""
+    if 200 <= status < 300:
+        return Verdict("delivered", status)
+    if 300 <= status < 400:
+        where = headers.get("location", "?")
+        return Verdict(
+            "failed", status,
+            f"HTTP {status} redirect to {where[:100]} not followed: set the subscriber URL "
+            "to the final address",
+        )  # fmt: skip
+    if status == 410:
+        return Verdict("gone", status, "HTTP 410 Gone: the endpoint no longer exists")
+    detail = f"HTTP {status}: {excerpt(body)}".rstrip(": ")
+    if status in RETRY_AFTER_STATUSES:
+        return Verdict("failed", status, detail, parse_retry_after(headers.get("retry-after")))
+    return Verdict("failed", status, detail)
+
+
+class BaseSink:
+    """Defaults: no pacing, the shared status rules."""
+
+    kind = "base"
+    signed = False
+    url_is_secret = True
+
+    def wait_s(self, target: Target) -> float:
+        """Never wait."""
+        return 0.0
+
+    def judge(self, target: Target, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
+        """The shared rules."""
+        return judge_status(status, headers, body)

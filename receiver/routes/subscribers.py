@@ -1,0 +1,98 @@
+"""`/api/subscribers`: add, list, show, change (pause/resume, filter), remove, rotate-secret."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from receiver.errors import BadRequest
+from receiver.routes.params import filters, page_args, page_response
+from receiver.runtime import Runtime
+from receiver.store.subscribers import list_subscribers, subscriber_to_api
+
+if TYPE_CHECKING:
+    from receiver.fanout.plugin import Fanout
+    from receiver.fanout.subscriptions import Subscriptions
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _fanout(request: Request) -> Fanout:
+    runtime: Runtime = request.app.state.runtime
+    fanout: Fanout = runtime.services["fanout"]
+    return fanout
+
+
+def _subs(request: Request) -> Subscriptions:
+    return _fanout(request).require()
+
+
+async def json_body(request: Request, *, optional: bool = False) -> Any:
+    """The request's JSON body; 400 saying so when it is not JSON."""
+    raw = await request.body()
+    if not raw.strip() and optional:
+        return {}
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(f"the body is over {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BadRequest('the body must be JSON, e.g. {"url": "https://..."}') from None
+
+
+async def create(request: Request) -> Response:
+    """`POST /api/subscribers` {url, kind, filter?} -> 201 with the secret (shown once)."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest('the body must be an object: {"url": ..., "kind": ...}')
+    answer = await _subs(request).create(
+        body.get("url"), body.get("kind", "webhook"), body.get("filter")
+    )
+    return JSONResponse(answer, 201)
+
+
+async def index(request: Request) -> Response:
+    """`GET /api/subscribers?kind=` (never secrets)."""
+    limit, cursor = page_args(request)
+    db = _subs(request).db
+    page = await list_subscribers(db, filters(request, ("kind",)), limit=limit, cursor=cursor)
+    return page_response(page, [subscriber_to_api(row) for row in page.rows])
+
+
+async def detail(request: Request) -> Response:
+    """`GET /api/subscribers/{id}`."""
+    row = await _subs(request).get(request.path_params["id"])
+    return JSONResponse(subscriber_to_api(row))
+
+
+async def change(request: Request) -> Response:
+    """`PATCH /api/subscribers/{id}` {paused?, enabled?, filter?}."""
+    body = await json_body(request)
+    return JSONResponse(await _subs(request).update(request.path_params["id"], body))
+
+
+async def remove(request: Request) -> Response:
+    """`DELETE /api/subscribers/{id}` -> 204."""
+    await _subs(request).remove(request.path_params["id"])
+    return Response(status_code=204)
+
+
+async def rotate_secret(request: Request) -> Response:
+    """`POST /api/subscribers/{id}/rotate-secret` -> the new secret (shown once)."""
+    return JSONResponse(await _subs(request).rotate_secret(request.path_params["id"]))
+
+
+def routes() -> list[BaseRoute]:
+    """The subscriber routes."""
+    return [
+        Route("/api/subscribers", create, methods=["POST"]),
+        Route("/api/subscribers", index, methods=["GET"]),
+        Route("/api/subscribers/{id}", detail, methods=["GET"]),
+        Route("/api/subscribers/{id}", change, methods=["PATCH"]),
+        Route("/api/subscribers/{id}", remove, methods=["DELETE"]),
+        Route("/api/subscribers/{id}/rotate-secret", rotate_secret, methods=["POST"]),
+    ]
