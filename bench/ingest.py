@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import os
 import re
 import resource
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,18 +28,15 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import free_port, kie_signature, start_taskhook, wait_listening
+
 HERE = Path(__file__).resolve().parent
-KEY = "bench-webhook-key-0123456789"
 TEMPLATE = (
     '{"code":200,"msg":"success","data":{"taskId":"%s","model":"sora-2-characters",'
     '"state":"success","resultJson":"{\\"character_id\\":\\"char_1\\"}","costTime":3}}'
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_requests(path: Path, count: int) -> None:
@@ -53,21 +46,7 @@ def write_requests(path: Path, count: int) -> None:
     with path.open("w") as out:
         for i in range(count):
             task = f"bench_{run}_{i}"
-            mac = hmac.new(KEY.encode(), f"{task}.{ts}".encode(), hashlib.sha256).digest()
-            out.write(f"{task} {ts} {base64.b64encode(mac).decode()}\n")
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"server on port {port} did not start")
+            out.write(f"{task} {ts} {kie_signature(task, ts)}\n")
 
 
 def run_wrk(port: int, requests_file: Path, args: argparse.Namespace) -> dict[str, float]:
@@ -98,13 +77,7 @@ def start(target: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "bench.apps.naive", "--port", str(port), "--db",
                str(tmp / "naive.db")]  # fmt: skip
     else:
-        env.update({
-            "TASKHOOK_KIE_WEBHOOK_KEY": KEY, "TASKHOOK_ADMIN_TOKEN": "bench-admin-token",
-            "TASKHOOK_SECRET_KEY": "bench-secret-key-0123456789-0123456789",
-            "TASKHOOK_KIE_CONFIRM_CALLBACKS": "0", "TASKHOOK_LOG_FORMAT": "text",
-        })  # fmt: skip
-        cmd = [sys.executable, "-m", "dispatcher.cli", "serve", "--port", str(port), "--db",
-               str(tmp / "taskhook.db")]  # fmt: skip
+        return start_taskhook(port, tmp / "taskhook.db")
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from dispatcher.plugin import DispatchPlugin
 from receiver.app import create_app
+from receiver.callbacks import CallbacksPlugin
+from receiver.dashboard import DashboardPlugin
 from receiver.db import Database
+from receiver.fanout import FanoutPlugin
 from receiver.runtime import Plugin
 from receiver.settings import Settings
 
@@ -13,6 +17,10 @@ from receiver.settings import Settings
 def plugins(settings: Settings) -> list[Plugin]:
     """Every part of the full service, in start-up order."""
     found: list[Plugin] = []
+    found.append(DispatchPlugin())
+    found.append(DashboardPlugin())
+    found.append(CallbacksPlugin())
+    found.append(FanoutPlugin())
     return found
 
 

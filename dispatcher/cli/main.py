@@ -11,11 +11,15 @@ from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 from typing import NoReturn
 
-from dispatcher.cli import events, serve, tasks
+from dispatcher.cli import callbacks, deliveries, events, replay, serve, subscribers, tasks, tick
+from dispatcher.cli import emulator as emulator_cmd
+from dispatcher.cli import submit as submit_cmd
 from dispatcher.cli.common import CliError
 from receiver.errors import TaskhookError
 
-COMMANDS: list[ModuleType] = [serve, tasks, events]
+COMMANDS: list[ModuleType] = [serve, tasks, events, tick, callbacks, emulator_cmd]
+COMMANDS += [subscribers, deliveries, replay]
+COMMANDS += [submit_cmd]
 
 
 class Parser(argparse.ArgumentParser):

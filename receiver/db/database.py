@@ -6,8 +6,8 @@ the PostgreSQL backend rewrites placeholders to `$n`. Times are epoch millisecon
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 Row = dict[str, Any]

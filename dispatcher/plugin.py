@@ -1,0 +1,76 @@
+"""`DispatchPlugin`: submitting, sending, polling and chaining, as one part of the app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+
+import httpx
+from starlette.routing import BaseRoute
+
+from dispatcher import routes
+from dispatcher.chaining import ChainHook
+from dispatcher.context import Dispatch
+from dispatcher.poller import Poller
+from dispatcher.providers import adapters as default_adapters
+from dispatcher.providers.base import ProviderAdapter
+from dispatcher.ratelimit import Limiters
+from dispatcher.submitter import Submitter
+from dispatcher.wake import WakeTimer
+from receiver.clock import now_ms
+from receiver.provider_state import ProviderState
+from receiver.runtime import Confirmer, Runtime
+
+log = logging.getLogger(__name__)
+
+PROVIDER_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+CHILD_WAKE_DELAY_MS = 50
+
+
+class DispatchPlugin:
+    """Routes (`POST /api/tasks`), the submitter and poller workers, confirmers, chaining."""
+
+    def __init__(self, adapters: Mapping[str, ProviderAdapter] | None = None) -> None:
+        self._adapters = adapters
+
+    def routes(self) -> list[BaseRoute]:
+        """`POST /api/tasks`."""
+        return routes.routes()
+
+    async def start(self, runtime: Runtime, stack: AsyncExitStack) -> None:
+        """One provider client for the app's life; workers, confirmers and the chain hook."""
+        client = httpx.AsyncClient(timeout=PROVIDER_TIMEOUT, follow_redirects=False)
+        stack.push_async_callback(client.aclose)
+        adapters = self._adapters if self._adapters is not None else default_adapters()
+        dispatch = Dispatch(runtime, adapters, client, Limiters(runtime.settings))
+        dispatch.poll_timer = WakeTimer(lambda: runtime.runner.wake(Poller.name))
+        dispatch.send_timer = WakeTimer(lambda: runtime.runner.wake(Submitter.name))
+        stack.callback(dispatch.poll_timer.cancel)
+        stack.callback(dispatch.send_timer.cancel)
+        submitter = Submitter(dispatch)
+        runtime.services["dispatch"] = dispatch
+        runtime.services["submitter"] = submitter
+        runtime.runner.add(submitter)
+        runtime.runner.add(Poller(dispatch))
+        for name in adapters:
+            runtime.confirmers[name] = _confirmer(dispatch, name)
+
+        def wake_submitter() -> None:
+            # called inside the parent's transaction: look a moment later, after the commit
+            dispatch.send_timer.arm(now_ms() + CHILD_WAKE_DELAY_MS)
+
+        hook = ChainHook(runtime.settings.task_deadline_s, wake=wake_submitter)
+        runtime.completion_hooks.append(hook)
+        if runtime.settings.public_url is None:
+            log.warning(
+                "TASKHOOK_PUBLIC_URL is not set: providers cannot call back, so every task "
+                "will be polled (set it to this server's external URL to receive callbacks)"
+            )
+
+
+def _confirmer(dispatch: Dispatch, provider: str) -> Confirmer:
+    async def confirm(provider_task_id: str) -> ProviderState:
+        return await dispatch.query(provider, provider_task_id)
+
+    return confirm

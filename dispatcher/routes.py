@@ -1,0 +1,56 @@
+"""The dispatcher's admin API: `POST /api/tasks`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from dispatcher.context import Dispatch
+from dispatcher.service import submit
+from dispatcher.submitter import Submitter
+from receiver.errors import BadRequest, StoreError
+from receiver.store.tasks import task_to_api
+
+MAX_SUBMISSION_BYTES = 1024 * 1024
+
+
+def _services(request: Request) -> tuple[Dispatch, Submitter]:
+    services = request.app.state.runtime.services
+    dispatch, submitter = services.get("dispatch"), services.get("submitter")
+    if not isinstance(dispatch, Dispatch) or not isinstance(submitter, Submitter):
+        raise StoreError("the dispatcher is not running in this process")
+    return dispatch, submitter
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_SUBMISSION_BYTES:
+        raise BadRequest(f"the body is over {MAX_SUBMISSION_BYTES} bytes")
+    try:
+        return json.loads(raw, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def create_task(request: Request) -> Response:
+    """`POST /api/tasks` `{"provider", "model", "input", "then"?}` -> 202 with the task."""
+    dispatch, submitter = _services(request)
+    body = await _json_body(request)
+    accepted = await submit(
+        dispatch, submitter, body, idempotency_key=request.headers.get("idempotency-key")
+    )
+    headers = {} if accepted.created else {"Idempotent-Replayed": "true"}
+    return JSONResponse(task_to_api(accepted.task), 202, headers=headers)
+
+
+def routes() -> list[BaseRoute]:
+    """The dispatcher's routes."""
+    return [Route("/api/tasks", create_task, methods=["POST"])]

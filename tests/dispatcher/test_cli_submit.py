@@ -1,0 +1,101 @@
+"""`taskhook submit` as a user runs it: a subprocess against a live server and emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from dispatcher.cli.common import CliError
+from dispatcher.cli.submit import parse_params
+from receiver.settings import Settings
+from tests.dispatcher.emulated import emulator, taskhook
+from tests.support import ADMIN_TOKEN, SECRET_KEY
+
+FAST = {"poll_min_interval_s": 0.05, "poll_max_interval_s": 0.2}
+
+
+def test_values_are_json_when_they_parse_else_text() -> None:
+    params = parse_params(["duration=8", "flag=true", 'image_urls=["https://a/b.png"]',
+                           "prompt=a fox", "name=", "ratio=16:9"])  # fmt: skip
+    assert params == {"duration": 8, "flag": True, "image_urls": ["https://a/b.png"],
+                      "prompt": "a fox", "name": "", "ratio": "16:9"}  # fmt: skip
+    with pytest.raises(CliError) as caught:
+        parse_params(["prompt"])
+    assert caught.value.exit_code == 2
+
+
+async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKHOOK_")}
+    full_env.update(env or {"TASKHOOK_ADMIN_TOKEN": ADMIN_TOKEN})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dispatcher.cli", *args, env=full_env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+@asynccontextmanager
+async def served(tmp_path: Path, **emu: object) -> AsyncIterator[str]:
+    settings = Settings(db=str(tmp_path / "t.db"), admin_token=ADMIN_TOKEN,
+                        secret_key=SECRET_KEY, **FAST)  # type: ignore[arg-type]  # fmt: skip
+    async with emulator(**emu) as emu_url, taskhook(settings, emu_url) as client:
+        yield str(client.base_url).rstrip("/")
+
+
+async def test_submit_wait_prints_the_character_and_exits_0(tmp_path: Path) -> None:
+    async with served(tmp_path, delay_s=0.3) as url:
+        code, out, err = await run_cli(
+            "submit", "foxapi", "sora-2-character", "-p", "video_url=https://f/me.mp4",
+            "-p", "name=Al", "--wait", "--url", url,
+        )  # fmt: skip
+    assert code == 0, err
+    assert ": succeeded" in out and "character: " in out
+
+
+async def test_submit_wait_json_gives_the_final_task(tmp_path: Path) -> None:
+    async with served(tmp_path, delay_s=0.2) as url:
+        code, out, _ = await run_cli(
+            "submit", "foxapi", "sora-2", "-p", "prompt=waves", "-p", "duration=4",
+            "--wait", "--json", "--url", url,
+        )  # fmt: skip
+    task = json.loads(out)
+    assert code == 0 and task["status"] == "succeeded" and task["result"]["video_urls"]
+
+
+async def test_a_failed_task_exits_1_with_its_error(tmp_path: Path) -> None:
+    async with served(tmp_path, delay_s=0.2, fail_rate=1.0) as url:
+        code, out, _ = await run_cli("submit", "foxapi", "sora-2", "-p", "prompt=waves",
+                                     "--wait", "--url", url)  # fmt: skip
+    assert code == 1 and ": failed" in out and "error: " in out
+
+
+async def test_invalid_input_exits_2_naming_the_field(tmp_path: Path) -> None:
+    async with served(tmp_path) as url:
+        code, _, err = await run_cli("submit", "foxapi", "sora-2", "-p", "prompt=waves",
+                                     "-p", "duration=7", "--url", url)  # fmt: skip
+    assert code == 2 and "duration" in err and "Traceback" not in err
+
+
+async def test_the_token_file_beside_the_database_is_used(tmp_path: Path) -> None:
+    (tmp_path / "taskhook.admin_token").write_text(ADMIN_TOKEN + "\n")
+    async with served(tmp_path, delay_s=0.2) as url:
+        code, out, err = await run_cli(
+            "submit", "foxapi", "sora-2", "-p", "prompt=waves", "--url", url,
+            "--db", str(tmp_path / "t.db"), env={},
+        )  # fmt: skip
+    assert code == 0, err
+    assert ": submitted" in out
+
+
+async def test_no_server_is_a_clear_error(tmp_path: Path) -> None:
+    code, _, err = await run_cli("submit", "foxapi", "sora-2", "-p", "prompt=x",
+                                 "--url", "http://127.0.0.1:9")  # fmt: skip
+    assert code == 1 and "is `taskhook serve` running?" in err and "Traceback" not in err
