@@ -14,14 +14,12 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from receiver.db.database import Database, Executor
+from receiver.db.database import Database, Statement
 from receiver.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-Statement = tuple[str, Sequence[Any]]
 DEFAULT_MAX_BATCH = 512
 
 
@@ -83,8 +81,7 @@ class GroupCommitter:
 
     async def _flush(self, batch: list[_Pending]) -> None:
         try:
-            async with self._db.transaction() as tx:
-                await _apply_grouped(tx, [s for p in batch for s in p.statements])
+            await self._db.write_batch([s for p in batch for s in p.statements])
         except Exception:
             log.warning("group commit of %d writes failed; retrying one by one", len(batch))
             await self._flush_singly(batch)
@@ -105,20 +102,4 @@ class GroupCommitter:
                 pending.done.set_result(None)
 
     async def _commit_one(self, statements: Sequence[Statement]) -> None:
-        async with self._db.transaction() as tx:
-            for sql, args in statements:
-                await tx.execute(sql, *args)
-
-
-async def _apply_grouped(tx: Executor, statements: Sequence[Statement]) -> None:
-    """One `executemany` per distinct SQL, in order of first appearance.
-
-    Writes in one batch are independent (different rows), so grouping the same statement
-    across writes is safe; within a write, statements keep their relative order as long
-    as every write lists its statements in the same order (as the callers here do).
-    """
-    groups: dict[str, list[Sequence[Any]]] = {}
-    for sql, args in statements:
-        groups.setdefault(sql, []).append(args)
-    for sql, rows in groups.items():
-        await tx.executemany(sql, rows)
+        await self._db.write_batch(statements)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
-from receiver.db.database import Executor, Row
+from receiver.db.database import Executor, Row, Statement, group_statements
 from receiver.errors import DuplicateKey, StoreError
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -106,6 +106,12 @@ class PostgresDatabase:
         self._check_open()
         async with self._pool.acquire() as conn, conn.transaction():
             yield _PgConn(conn)
+
+    async def write_batch(self, statements: Sequence[Statement]) -> None:
+        """One transaction, one `executemany` per distinct statement."""
+        async with self.transaction() as tx:
+            for sql, rows in group_statements(statements).items():
+                await tx.executemany(sql, rows)
 
     async def close(self) -> None:
         """Close the pool (idempotent)."""

@@ -1,7 +1,10 @@
-"""SQLite backend: one aiosqlite connection in WAL mode, writes serialised by a lock.
+"""SQLite backend: a writer and a reader aiosqlite connection in WAL mode.
 
-Transactions start with `BEGIN IMMEDIATE`, so several processes sharing one file
-take turns as the single writer (with a busy timeout) instead of failing mid-way.
+Writes (and reads inside transactions) go through the writer, serialised by a lock;
+transactions start with `BEGIN IMMEDIATE`, so several processes sharing one file take
+turns as the single writer (with a busy timeout) instead of failing mid-way. Plain
+SELECTs outside a transaction go to the reader, which WAL lets run beside a writer, so
+a request's read never queues behind another request's commit.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from receiver.db.database import Executor, Row
+from receiver.db.database import Executor, Row, Statement, group_statements
 from receiver.errors import DuplicateKey, StoreError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -63,11 +66,16 @@ class SqliteDatabase:
     dialect = "sqlite"
     skip_locked = ""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: str, reader: aiosqlite.Connection | None = None
+    ) -> None:
         self._conn = conn
         self._exec = _Conn(conn)
+        self._reader = reader
+        self._read = _Conn(reader) if reader is not None else None
         self._lock = asyncio.Lock()
         self._closed = False
+        self._batch_conn: sqlite3.Connection | None = None
         self.path = path
 
     @classmethod
@@ -75,27 +83,25 @@ class SqliteDatabase:
         """Open (creating if needed) the database file at `path`."""
         _check_parent(path)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA synchronous=FULL")
-            await conn.execute("PRAGMA foreign_keys=ON")
+            conn = await _open(path)
+            await _pragma(conn, "journal_mode=WAL")
+            reader = await _open(path) if path != ":memory:" else None
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
-        return cls(conn, path)
+        return cls(conn, path, reader)
 
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError("the database is closed")
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
-        self._check_open()
-        async with self._lock:
-            return await self._exec.fetchone(sql, *args)
+        rows = await self.fetchall(sql, *args)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
         self._check_open()
+        if self._read is not None and _is_plain_read(sql):
+            return await self._read.fetchall(sql, *args)
         async with self._lock:
             return await self._exec.fetchall(sql, *args)
 
@@ -129,6 +135,15 @@ class SqliteDatabase:
                 await self._conn.execute("ROLLBACK")
                 raise StoreError(f"commit failed: {exc}") from exc
 
+    async def write_batch(self, statements: Sequence[Statement]) -> None:
+        """The whole transaction in one trip to a worker thread (not one per statement)."""
+        self._check_open()
+        groups = group_statements(statements)
+        async with self._lock:
+            if self._batch_conn is None:
+                self._batch_conn = await asyncio.to_thread(_open_sync, self.path)
+            await asyncio.to_thread(_write_batch_sync, self._batch_conn, groups)
+
     async def close(self) -> None:
         """Close the connection (idempotent)."""
         if self._closed:
@@ -136,6 +151,55 @@ class SqliteDatabase:
         self._closed = True
         async with self._lock:
             await self._conn.close()
+            if self._reader is not None:
+                await self._reader.close()
+            if self._batch_conn is not None:
+                await asyncio.to_thread(self._batch_conn.close)
+
+
+async def _open(path: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=ON"):
+        await _pragma(conn, pragma)
+    return conn
+
+
+async def _pragma(conn: aiosqlite.Connection, pragma: str) -> None:
+    """Run a PRAGMA and close its cursor (an open cursor would hold a lock)."""
+    async with conn.execute(f"PRAGMA {pragma}"):
+        pass
+
+
+def _open_sync(path: str) -> sqlite3.Connection:
+    """A plain sqlite3 connection for `write_batch`, used only under the writer lock."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=ON"):
+        conn.execute(f"PRAGMA {pragma}").close()
+    return conn
+
+
+def _write_batch_sync(conn: sqlite3.Connection, groups: dict[str, list[Sequence[Any]]]) -> None:
+    """BEGIN IMMEDIATE, one executemany per statement, COMMIT (runs in a worker thread)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, rows in groups.items():
+                conn.executemany(sql, rows)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateKey(f"SQLite constraint: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise StoreError(f"SQLite batch write failed: {exc}") from exc
+
+
+def _is_plain_read(sql: str) -> bool:
+    """A SELECT (or PRAGMA read) that changes nothing: safe on the reader connection."""
+    head = sql.lstrip()[:6].upper()
+    return head == "SELECT"
 
 
 def _check_parent(path: str) -> None:
