@@ -12,7 +12,7 @@ from typing import Any
 
 from receiver.clock import now_ms, rfc3339
 from receiver.db import Executor, Row
-from receiver.db.group_commit import Statement
+from receiver.db.database import Statement
 from receiver.ids import new_id
 from receiver.store.jsonutil import dumps, loads
 from receiver.store.pagination import Page, fetch_page

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
-from receiver.db.group_commit import Statement
+from receiver.db.database import Statement
 from receiver.ids import new_id
 
 
