@@ -36,6 +36,8 @@ class WorkerRunner:
         self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._shared_tick: asyncio.Task[None] | None = None
+        self._tick_again = False
 
     def add(self, worker: Worker) -> None:
         """Register a worker (before `start`)."""
@@ -70,6 +72,25 @@ class WorkerRunner:
     async def tick(self) -> dict[str, int]:
         """One bounded pass of every worker, in order; the counts handled."""
         return {worker.name: await self._safe_once(worker) for worker in self.workers}
+
+    async def tick_soon(self) -> None:
+        """A tick for serverless request paths, shared by concurrent callers.
+
+        If a tick is already running, ask it for one more pass and wait for it instead
+        of starting another: a burst of callbacks costs a few passes, not one each.
+        """
+        if self._shared_tick is None or self._shared_tick.done():
+            self._shared_tick = asyncio.create_task(self._shared_passes(), name="tick")
+        else:
+            self._tick_again = True
+        await asyncio.shield(self._shared_tick)
+
+    async def _shared_passes(self) -> None:
+        while True:
+            self._tick_again = False
+            await self.tick()
+            if not self._tick_again:
+                return
 
     async def _safe_once(self, worker: Worker) -> int:
         try:

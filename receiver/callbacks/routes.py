@@ -73,7 +73,7 @@ def _accepted(runtime: Runtime, record: CallbackRecord, accepted: Accepted) -> R
         return JSONResponse(body)
     if runtime.settings.workers:
         return JSONResponse(body)
-    return JSONResponse(body, background=BackgroundTask(runtime.runner.tick))
+    return JSONResponse(body, background=BackgroundTask(runtime.runner.tick_soon))
 
 
 def _rejected(record: CallbackRecord, exc: TaskhookError) -> Response:
