@@ -183,4 +183,5 @@ class Poller:
         event = await record_completion(runtime.db, outcome, hooks=runtime.completion_hooks)
         if event is not None:
             runtime.metrics.tasks.labels(row["provider"], outcome.status).inc()
-            log.info("task %s %s (found by polling)", row["id"], outcome.status)
+            ids = {"task_id": row["id"], "event_id": event["id"], "provider": row["provider"]}
+            log.info("task %s %s (found by polling)", row["id"], outcome.status, extra=ids)

@@ -109,5 +109,6 @@ async def _store(dispatch: Dispatch, submission: Submission, key: str | None) ->
     async with dispatch.runtime.db.transaction() as tx:
         row = await insert_task(tx, task)
         await add_history(tx, row["id"], "stored", {"idempotency_key": key is not None})
-    log.info("task %s stored (%s %s)", row["id"], submission.provider, submission.model)
+    log.info("task %s stored (%s %s)", row["id"], submission.provider, submission.model,
+             extra={"task_id": row["id"], "provider": submission.provider})  # fmt: skip
     return row

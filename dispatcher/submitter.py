@@ -159,7 +159,8 @@ class Submitter:
                       "estimated_time_s": submitted.estimated_time_s}  # fmt: skip
             await add_history(tx, row["id"], "sent", detail)
         log.info("task %s sent to %s as %s (%s)", row["id"], row["provider"],
-                 submitted.provider_task_id, mode)  # fmt: skip
+                 submitted.provider_task_id, mode,
+                 extra={"task_id": row["id"], "provider": row["provider"]})  # fmt: skip
         self._dispatch.poll_timer.arm(now + int(first_s * 1000))
         if state is not None and state.is_final:
             outcome = Outcome(row["id"], state.status, "poll", state.result, state.error)
@@ -196,7 +197,8 @@ class Submitter:
         self._dispatch.send_timer.arm(next_at)
 
     async def _fail(self, row: Row, error: dict[str, Any]) -> None:
-        log.warning("task %s rejected by %s: %s", row["id"], row["provider"], error["message"])
+        log.warning("task %s rejected by %s: %s", row["id"], row["provider"], error["message"],
+                    extra={"task_id": row["id"], "provider": row["provider"]})  # fmt: skip
         await self._complete(row, Outcome(row["id"], "failed", "submit", error=error))
 
     async def _expire(self, row: Row) -> None:

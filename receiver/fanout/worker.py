@@ -208,12 +208,14 @@ class DeliveryWorker:
     def _observe(self, item: Sent, outcome: str) -> None:
         target, verdict = item.target, item.verdict
         where = redact_url(target.display_url)
+        ids = {"delivery_id": item.delivery["id"], "event_id": item.delivery["event_id"],
+               "subscriber_id": target.subscriber_id}  # fmt: skip
         if outcome == "delivered":
-            log.debug("delivered %s to %s", item.delivery["id"], where)
+            log.debug("delivered %s to %s", item.delivery["id"], where, extra=ids)
         else:
             log.info(
                 "delivery %s to %s (%s): %s -> %s", item.delivery["id"], where,
-                target.subscriber_id, verdict.error, outcome,
+                target.subscriber_id, verdict.error, outcome, extra=ids,
             )  # fmt: skip
         if self.metrics is None:
             return

@@ -74,3 +74,21 @@ def test_serve_with_json_logs_writes_only_json_lines_without_secrets(tmp_path: P
     assert "/api/nope" in messages and "/healthz" in messages  # requests are logged
     for secret in (ADMIN, SECRET, METRICS):
         assert secret not in err
+
+
+def test_json_lines_carry_ids_as_fields_and_redact_secrets() -> None:
+    import json as _json
+    import logging as _logging
+
+    from dispatcher.cli.logs import JsonFormatter
+
+    record = _logging.LogRecord(
+        "dispatcher.poller", _logging.INFO, __file__, 1,
+        "task %s sent with Authorization: Bearer %s", ("tsk_1", "sk-live-abcdefghijkl"), None,
+    )  # fmt: skip
+    record.task_id = "tsk_1"
+    record.event_id = "evt_9"
+    line = _json.loads(JsonFormatter().format(record))
+    assert line["task_id"] == "tsk_1" and line["event_id"] == "evt_9"
+    assert line["level"] == "info" and line["logger"] == "dispatcher.poller"
+    assert "sk-live-abcdefghijkl" not in line["message"] and "[redacted]" in line["message"]
