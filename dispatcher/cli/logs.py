@@ -14,11 +14,13 @@ _SECRET = re.compile(
     r"(?i)(bearer\s+|whsec_|whpk_|api[_-]?key[\"'=:\s]+|token[\"'=:\s]+|secret[\"'=:\s]+)"
     r"[A-Za-z0-9_\-+/=.]{6,}"
 )
+_CALLBACK_TOKEN = re.compile(r"(/callbacks/[^/\s\"?]+/)[^/\s\"?]+")
 _CONTEXT_KEYS = ("task_id", "event_id", "delivery_id", "subscriber_id", "provider", "callback_id")
 
 
 def redact(text: str) -> str:
-    """Mask anything that looks like a bearer token, key or webhook secret."""
+    """Mask anything that looks like a bearer token, key, webhook secret or callback token."""
+    text = _CALLBACK_TOKEN.sub(lambda m: m.group(1) + "[redacted]", text)
     return _SECRET.sub(lambda m: m.group(1) + "[redacted]", text)
 
 

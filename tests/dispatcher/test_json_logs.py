@@ -92,3 +92,12 @@ def test_json_lines_carry_ids_as_fields_and_redact_secrets() -> None:
     assert line["task_id"] == "tsk_1" and line["event_id"] == "evt_9"
     assert line["level"] == "info" and line["logger"] == "dispatcher.poller"
     assert "sk-live-abcdefghijkl" not in line["message"] and "[redacted]" in line["message"]
+
+
+def test_access_log_lines_never_show_a_callback_token() -> None:
+    from dispatcher.cli.logs import redact
+
+    token = "VVa-iiZ6uJEQMXgw9G_ihboI8KwaTyAeOEpGMX67L0U"
+    line = redact(f'127.0.0.1:5 - "POST /callbacks/kie/{token} HTTP/1.1" 200')
+    assert token not in line and "/callbacks/kie/[redacted]" in line
+    assert redact('"POST /callbacks/kie HTTP/1.1" 401') == '"POST /callbacks/kie HTTP/1.1" 401'
