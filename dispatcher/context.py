@@ -7,6 +7,7 @@ errors an adapter let through turned into ProviderUnavailable.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -56,9 +57,16 @@ class Dispatch:
     async def call(self, provider: str, operation: str, request: Callable[[], Awaitable[T]]) -> T:
         """Run one provider request under its limits and count it."""
         counter = self.runtime.metrics.provider_requests
+        limit_s = self.settings.provider_timeout_s
         async with self.limiters.for_provider(provider).slot():
             try:
-                answer = await request()
+                # the client's timeout bounds each read; this bounds the whole request
+                async with asyncio.timeout(limit_s):
+                    answer = await request()
+            except TimeoutError as exc:
+                counter.labels(provider, operation, "unavailable").inc()
+                message = f"timed out: no complete {operation} answer within {limit_s:g}s"
+                raise ProviderUnavailable(provider, message, code="timeout") from exc
             except ProviderRejected:
                 counter.labels(provider, operation, "rejected").inc()
                 raise

@@ -24,7 +24,7 @@ from receiver.runtime import Confirmer, Runtime
 
 log = logging.getLogger(__name__)
 
-PROVIDER_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+PROVIDER_CONNECT_TIMEOUT_S = 10.0
 CHILD_WAKE_DELAY_MS = 50
 
 
@@ -40,7 +40,9 @@ class DispatchPlugin:
 
     async def start(self, runtime: Runtime, stack: AsyncExitStack) -> None:
         """One provider client for the app's life; workers, confirmers and the chain hook."""
-        client = httpx.AsyncClient(timeout=PROVIDER_TIMEOUT, follow_redirects=False)
+        timeout_s = runtime.settings.provider_timeout_s
+        timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, PROVIDER_CONNECT_TIMEOUT_S))
+        client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         stack.push_async_callback(client.aclose)
         adapters = self._adapters if self._adapters is not None else default_adapters()
         dispatch = Dispatch(runtime, adapters, client, Limiters(runtime.settings))

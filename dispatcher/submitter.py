@@ -181,6 +181,9 @@ class Submitter:
             attempts - 1, settings.poll_min_interval_s, settings.poll_max_interval_s,
             retry_after_s=exc.retry_after_s if exc is not None else None,
         )  # fmt: skip
+        if row["deadline_at"] is not None:
+            # never wait past the deadline (e.g. a long Retry-After): expire on time instead
+            delay_s = min(delay_s, max(0.0, (row["deadline_at"] - now_ms()) / 1000))
         message = exc.message if exc is not None else "unexpected error (see the log)"
         log.warning("task %s: %s unavailable (%s); retry %d in %.1fs", row["id"],
                     row["provider"], message, attempts, delay_s)  # fmt: skip

@@ -85,6 +85,7 @@ class Settings:
     poll_safety_interval_s: float = 300.0
     task_deadline_s: float = 3600.0
     poll_max_rejections: int = 3
+    provider_timeout_s: float = 30.0  # bound on one provider request, start to end
     delivery_timeout_s: float = 15.0
     delivery_retry_schedule_s: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_S
     delivery_lease_s: float = 60.0
@@ -134,6 +135,7 @@ class Settings:
             "allow_private_subscribers": _flag(env, "TASKHOOK_ALLOW_PRIVATE_SUBSCRIBERS"),
             "standard_webhook_sources": _sw_sources(env),
             "task_deadline_s": _float(env, "TASKHOOK_TASK_DEADLINE_S", 3600.0),
+            "provider_timeout_s": _float(env, "TASKHOOK_PROVIDER_TIMEOUT_S", 30.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)

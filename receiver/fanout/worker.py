@@ -131,12 +131,18 @@ class DeliveryWorker:
     async def _send(self, sink: Sink, target: Target, event: Row) -> Verdict:
         body = event["payload"].encode()
         request = sink.build(target, loads(event["payload"]), body)
+        limit_s = self.settings.delivery_timeout_s
         try:
-            response = await self.client.send(request, stream=True)
-            try:
-                head = await _read_head(response)
-            finally:
-                await response.aclose()
+            # the client's timeout bounds each read; this bounds the whole attempt (a
+            # subscriber trickling its answer byte by byte would otherwise hold it forever)
+            async with asyncio.timeout(limit_s):
+                response = await self.client.send(request, stream=True)
+                try:
+                    head = await _read_head(response)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            return Verdict("failed", None, f"timeout: no complete answer within {limit_s:g}s")
         except httpx.TimeoutException as exc:
             return Verdict("failed", None, f"timeout: {type(exc).__name__} {exc}".strip())
         except httpx.HTTPError as exc:
