@@ -3,13 +3,13 @@
 source known (404) -> token names a task of that provider (404) -> body within the
 limit (413) -> JSON object (400) -> names the task (400) -> signature (401) -> the
 token's own task (400) -> stored in the inbox with its audit row, committed (by the group
-writer, shared with concurrent callbacks) before the 200 (also for a repeat).
+writer, shared with concurrent callbacks) before the 200 (also for a repeat, which the
+insert itself recognises: no read before the write).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from starlette.requests import Request
 
@@ -20,18 +20,10 @@ from receiver.db import Executor, Row
 from receiver.errors import BadRequest, NotFound
 from receiver.runtime import Runtime
 from receiver.store.audit import CallbackRecord
-from receiver.store.inbox import InboxItem, is_in_inbox
+from receiver.store.inbox import InboxItem
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 NOT_FOUND_MESSAGE = "no callback endpoint at this URL"
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """An authenticated callback, stored (`new`) or recognised as a repeat."""
-
-    new: bool
-    item: InboxItem
 
 
 async def task_for_token(db: Executor, provider: str, token: str) -> Row:
@@ -54,11 +46,10 @@ async def accept(
     source: Source,
     token: str | None,
     record: CallbackRecord,
-) -> Accepted:
+) -> InboxItem:
     """Run every check on `request`; the caller stores the item. Fills `record` as it learns.
 
-    `new` is False for a callback stored before (same provider, task and state); the
-    caller's insert ignores such a repeat anyway, so a race between two copies is harmless.
+    The caller's insert tells a repeat (same provider, task and state) from a new callback.
     """
     task = await task_for_token(runtime.db, source.name, token) if token is not None else None
     if task is not None:
@@ -78,7 +69,7 @@ async def accept(
         source.authenticate(request.headers, raw, provider_task_id)
     if task is not None:
         _check_same_task(task, provider_task_id, source)
-    item = InboxItem(
+    return InboxItem(
         provider=source.name,
         provider_task_id=provider_task_id,
         reported_status=source.parse(body).status,
@@ -86,7 +77,6 @@ async def accept(
         signed=signed,
         task_id=task["id"] if task is not None else None,
     )
-    return Accepted(not await is_in_inbox(runtime.db, item), item)
 
 
 def _check_same_task(task: Row, provider_task_id: str, source: Source) -> None:

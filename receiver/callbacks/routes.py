@@ -8,19 +8,23 @@ inbox row committed before the 2xx. Errors are JSON; authentication failures say
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from receiver.callbacks.intake import NOT_FOUND_MESSAGE, Accepted, accept
+from receiver.callbacks.intake import NOT_FOUND_MESSAGE, accept
 from receiver.callbacks.sources import Source
 from receiver.errors import NotFound, StoreError, TaskhookError, VerificationFailed
 from receiver.runtime import Runtime
-from receiver.store.audit import CallbackRecord, audit_insert, redact_headers
-from receiver.store.inbox import inbox_insert
+from receiver.store.audit import (
+    CallbackRecord,
+    accepted_audit_insert,
+    audit_insert,
+    redact_headers,
+)
+from receiver.store.inbox import InboxItem, inbox_insert, new_inbox_id
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +51,41 @@ async def receive_callback(request: Request) -> Response:
         route=route if source else "/callbacks/(unknown)",
         headers=redact_headers(request.headers.items()),
     )
-    accepted: Accepted | None = None
     try:
         if source is None:
             raise NotFound(NOT_FOUND_MESSAGE)
-        accepted = await accept(runtime, request, source, token, record)
+        item = await accept(runtime, request, source, token, record)
     except TaskhookError as exc:
         response = _rejected(record, exc)
+        await _store_audit(runtime, record)
     else:
-        response = _accepted(runtime, record, accepted)
-    if not await _store(runtime, record, accepted):
-        record.verdict = "unavailable"
-        response = JSONResponse(StoreError(STORE_FAILED).to_body(), 503)
-    elif accepted is not None and accepted.new and runtime.settings.workers:
-        runtime.runner.wake(WORKER_NAME)
+        response = await _store_accepted(runtime, record, item)
     runtime.metrics.callbacks.labels(record.provider, record.verdict).inc()
     return response
 
 
-def _accepted(runtime: Runtime, record: CallbackRecord, accepted: Accepted) -> Response:
-    record.verdict = "accepted" if accepted.new else "duplicate"
+async def _store_accepted(runtime: Runtime, record: CallbackRecord, item: InboxItem) -> Response:
+    """Commit the inbox row with its audit row, then 200; 503 when it could not be stored.
+
+    One statement pair in a shared (group-committed) transaction: the inbox insert tells
+    a new callback from a repeat, and the audit row takes its verdict from that insert.
+    """
     record.status_code = 200
-    body: dict[str, Any] = {"status": record.verdict}
-    if not accepted.new:
+    inbox_id = new_inbox_id()
+    statements = [inbox_insert(item, inbox_id), accepted_audit_insert(record, inbox_id)]
+    try:
+        counts = await runtime.group_writer().write_counted(statements)
+    except StoreError as exc:
+        log.error("callback to %s not stored: %s", record.route, exc.message)
+        record.verdict = "unavailable"
+        return JSONResponse(StoreError(STORE_FAILED).to_body(), 503)
+    new = counts[0] > 0
+    record.verdict = "accepted" if new else "duplicate"
+    body = {"status": record.verdict}
+    if not new:
         return JSONResponse(body)
     if runtime.settings.workers:
+        runtime.runner.wake(WORKER_NAME)
         return JSONResponse(body)
     return JSONResponse(body, background=BackgroundTask(runtime.runner.tick_soon))
 
@@ -87,20 +101,12 @@ def _rejected(record: CallbackRecord, exc: TaskhookError) -> Response:
     return JSONResponse(exc.to_body(), exc.status_code)
 
 
-async def _store(runtime: Runtime, record: CallbackRecord, accepted: Accepted | None) -> bool:
-    """Commit the audit row (and the inbox row of a new callback) before answering.
-
-    False when an accepted callback could not be stored: it must not be acknowledged.
-    """
-    statements = [audit_insert(record)]
-    if accepted is not None and accepted.new:
-        statements.append(inbox_insert(accepted.item))
+async def _store_audit(runtime: Runtime, record: CallbackRecord) -> None:
+    """Commit the audit row of a refused callback (the answer stands if that fails)."""
     try:
-        await runtime.group_writer().write(statements)
+        await runtime.group_writer().write([audit_insert(record)])
     except StoreError as exc:
-        log.error("callback to %s not stored: %s", record.route, exc.message)
-        return accepted is None
-    return True
+        log.error("audit row of a callback to %s not stored: %s", record.route, exc.message)
 
 
 def routes() -> list[BaseRoute]:

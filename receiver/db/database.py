@@ -14,18 +14,6 @@ Row = dict[str, Any]
 Statement = tuple[str, Sequence[Any]]
 
 
-def group_statements(statements: Sequence[Statement]) -> dict[str, list[Sequence[Any]]]:
-    """Parameter rows per distinct SQL, in order of first appearance (for `executemany`).
-
-    Only for independent writes (different rows): as long as every writer lists its
-    statements in the same order, each one's relative order is kept.
-    """
-    groups: dict[str, list[Sequence[Any]]] = {}
-    for sql, args in statements:
-        groups.setdefault(sql, []).append(args)
-    return groups
-
-
 class Executor(Protocol):
     """Something that runs SQL: the database itself (autocommit) or an open transaction."""
 
@@ -51,8 +39,12 @@ class Database(Executor, Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Executor]:
         """A write transaction: committed on normal exit, rolled back on error."""
 
-    async def write_batch(self, statements: Sequence[Statement]) -> None:
-        """Run independent write statements in one transaction, as few round trips as can be."""
+    async def write_batch(self, statements: Sequence[Statement]) -> list[int]:
+        """Run write statements in order in one transaction, as few round trips as can be.
+
+        Returns how many rows each statement changed (an `ON CONFLICT DO NOTHING` insert
+        that met its conflict counts 0).
+        """
 
     async def close(self) -> None:
         """Close every connection; the database refuses use afterwards."""

@@ -26,9 +26,20 @@ DEFAULT_MAX_BATCH = 512
 @dataclass
 class _Pending:
     statements: Sequence[Statement]
-    done: asyncio.Future[None] = field(
+    counted: bool = False
+    done: asyncio.Future[list[int]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+
+    def finish(self, counts: list[int]) -> None:
+        """Wake the writer with the row counts of its own statements (when it asked)."""
+        if not self.done.done():
+            self.done.set_result(counts if self.counted else [])
+
+    def fail(self, exc: BaseException) -> None:
+        """Wake the writer with the error its statements met."""
+        if not self.done.done():
+            self.done.set_exception(exc)
 
 
 class GroupCommitter:
@@ -48,14 +59,20 @@ class GroupCommitter:
 
     async def write(self, statements: Sequence[Statement]) -> None:
         """Return once `statements` are committed (in order, atomically together)."""
+        await self._submit(_Pending(statements))
+
+    async def write_counted(self, statements: Sequence[Statement]) -> list[int]:
+        """`write`, returning how many rows each of `statements` changed."""
+        return await self._submit(_Pending(statements, counted=True))
+
+    async def _submit(self, pending: _Pending) -> list[int]:
         if self._closed:
             raise StoreError("the writer is closed")
         if self._task is None:
-            await self._commit_one(statements)
-            return
-        pending = _Pending(statements)
-        self._queue.put_nowait(pending)
-        await asyncio.shield(pending.done)
+            await self._commit_singly([pending])
+        else:
+            self._queue.put_nowait(pending)
+        return await asyncio.shield(pending.done)
 
     async def close(self) -> None:
         """Commit what is queued, then stop."""
@@ -81,25 +98,22 @@ class GroupCommitter:
 
     async def _flush(self, batch: list[_Pending]) -> None:
         try:
-            await self._db.write_batch([s for p in batch for s in p.statements])
+            counts = await self._db.write_batch([s for p in batch for s in p.statements])
         except Exception:
             log.warning("group commit of %d writes failed; retrying one by one", len(batch))
-            await self._flush_singly(batch)
+            await self._commit_singly(batch)
             return
+        start = 0
         for pending in batch:
-            if not pending.done.done():
-                pending.done.set_result(None)
+            end = start + len(pending.statements)
+            pending.finish(counts[start:end] if pending.counted else [])
+            start = end
 
-    async def _flush_singly(self, batch: list[_Pending]) -> None:
+    async def _commit_singly(self, batch: list[_Pending]) -> None:
         for pending in batch:
             try:
-                await self._commit_one(pending.statements)
+                counts = await self._db.write_batch(pending.statements)
             except Exception as exc:
-                if not pending.done.done():
-                    pending.done.set_exception(exc)
+                pending.fail(exc)
                 continue
-            if not pending.done.done():
-                pending.done.set_result(None)
-
-    async def _commit_one(self, statements: Sequence[Statement]) -> None:
-        await self._db.write_batch(statements)
+            pending.finish(counts)

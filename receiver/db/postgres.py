@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
-from receiver.db.database import Executor, Row, Statement, group_statements
+from receiver.db.database import Executor, Row, Statement
 from receiver.errors import DuplicateKey, StoreError
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -107,11 +107,10 @@ class PostgresDatabase:
         async with self._pool.acquire() as conn, conn.transaction():
             yield _PgConn(conn)
 
-    async def write_batch(self, statements: Sequence[Statement]) -> None:
-        """One transaction, one `executemany` per distinct statement."""
+    async def write_batch(self, statements: Sequence[Statement]) -> list[int]:
+        """One transaction; the rows each statement changed."""
         async with self.transaction() as tx:
-            for sql, rows in group_statements(statements).items():
-                await tx.executemany(sql, rows)
+            return [await tx.execute(sql, *args) for sql, args in statements]
 
     async def close(self) -> None:
         """Close the pool (idempotent)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from receiver.db.database import Executor, Row, Statement, group_statements
+from receiver.db.database import Executor, Row, Statement
 from receiver.errors import DuplicateKey, StoreError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -35,21 +35,20 @@ class _Conn:
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
-        try:
-            async with self._conn.execute(sql, args) as cursor:
-                rows = await cursor.fetchall()
+        try:  # one trip to the connection's thread: execute, fetch, done
+            rows = await self._conn.execute_fetchall(sql, args)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite error: {exc}") from exc
         return [dict(row) for row in rows]
 
     async def execute(self, sql: str, *args: Any) -> int:
-        try:
-            async with self._conn.execute(sql, args) as cursor:
-                return cursor.rowcount
+        try:  # one trip: a finished write leaves nothing open, so no close trip
+            cursor = await self._conn.execute(sql, args)
         except sqlite3.IntegrityError as exc:
             raise DuplicateKey(f"SQLite constraint: {exc}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite error: {exc}") from exc
+        return cursor.rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
@@ -135,14 +134,13 @@ class SqliteDatabase:
                 await self._conn.execute("ROLLBACK")
                 raise StoreError(f"commit failed: {exc}") from exc
 
-    async def write_batch(self, statements: Sequence[Statement]) -> None:
+    async def write_batch(self, statements: Sequence[Statement]) -> list[int]:
         """The whole transaction in one trip to a worker thread (not one per statement)."""
         self._check_open()
-        groups = group_statements(statements)
         async with self._lock:
             if self._batch_conn is None:
                 self._batch_conn = await asyncio.to_thread(_open_sync, self.path)
-            await asyncio.to_thread(_write_batch_sync, self._batch_conn, groups)
+            return await asyncio.to_thread(_write_batch_sync, self._batch_conn, statements)
 
     async def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -179,17 +177,17 @@ def _open_sync(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _write_batch_sync(conn: sqlite3.Connection, groups: dict[str, list[Sequence[Any]]]) -> None:
-    """BEGIN IMMEDIATE, one executemany per statement, COMMIT (runs in a worker thread)."""
+def _write_batch_sync(conn: sqlite3.Connection, statements: Sequence[Statement]) -> list[int]:
+    """BEGIN IMMEDIATE, each statement in order, COMMIT (runs in a worker thread)."""
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for sql, rows in groups.items():
-                conn.executemany(sql, rows)
+            counts = [conn.execute(sql, args).rowcount for sql, args in statements]
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        return counts
     except sqlite3.IntegrityError as exc:
         raise DuplicateKey(f"SQLite constraint: {exc}") from exc
     except sqlite3.Error as exc:

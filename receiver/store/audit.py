@@ -76,13 +76,32 @@ _INSERT = (
     "status_code, task_id, provider_task_id, received_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_AFTER_INBOX = (
+    "INSERT INTO callbacks (id, provider, route, headers, body, verdict, reason, "
+    "status_code, task_id, provider_task_id, received_at) VALUES (?, ?, ?, ?, ?, "
+    "CASE WHEN EXISTS (SELECT 1 FROM inbox WHERE id = ?) THEN 'accepted' ELSE 'duplicate' END, "
+    "?, ?, ?, ?, ?)"
+)
 
 
 def audit_insert(record: CallbackRecord) -> Statement:
     """The statement that stores one audit row."""
-    return _INSERT, (
+    return _INSERT, _args(record, record.verdict)
+
+
+def accepted_audit_insert(record: CallbackRecord, inbox_id: str) -> Statement:
+    """The audit row of an accepted callback whose inbox insert (`inbox_id`) runs just before.
+
+    Its verdict comes from that insert, in the same transaction: "accepted" if it stored
+    the row, "duplicate" if the callback was stored before.
+    """
+    return _INSERT_AFTER_INBOX, _args(record, inbox_id)
+
+
+def _args(record: CallbackRecord, verdict_arg: str) -> tuple[Any, ...]:
+    return (
         new_id("cbk"), clean_text(record.provider), clean_text(record.route),
-        dumps(record.headers), body_text(record.body), record.verdict,
+        dumps(record.headers), body_text(record.body), verdict_arg,
         clean_text(record.reason, 500) if record.reason else None, record.status_code,
         record.task_id, record.provider_task_id, now_ms(),
     )  # fmt: skip

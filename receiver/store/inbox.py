@@ -40,12 +40,17 @@ _INSERT = (
 )
 
 
-def inbox_insert(item: InboxItem) -> Statement:
-    """The statement that stores `item` (a repeat of a stored key inserts nothing)."""
+def new_inbox_id() -> str:
+    """A fresh inbox row id."""
+    return new_id("inb")
+
+
+def inbox_insert(item: InboxItem, inbox_id: str | None = None) -> Statement:
+    """The statement that stores `item` (a repeat of a stored key inserts nothing: 0 rows)."""
     now = now_ms()
     return _INSERT, (
-        new_id("inb"), item.provider, item.task_id, item.provider_task_id, item.dedupe_key,
-        item.body, int(item.signed), now, now,
+        inbox_id or new_inbox_id(), item.provider, item.task_id, item.provider_task_id,
+        item.dedupe_key, item.body, int(item.signed), now, now,
     )  # fmt: skip
 
 
@@ -53,12 +58,6 @@ async def add_to_inbox(db: Executor, item: InboxItem) -> bool:
     """Store `item` (committed when `db` autocommits); False when it is a repeat."""
     sql, args = inbox_insert(item)
     return await db.execute(sql, *args) > 0
-
-
-async def is_in_inbox(db: Executor, item: InboxItem) -> bool:
-    """Whether a callback with the same provider, task and state was stored before."""
-    row = await db.fetchone("SELECT id FROM inbox WHERE dedupe_key = ?", item.dedupe_key)
-    return row is not None
 
 
 async def claim_due(db: Database, *, limit: int, lease_s: float) -> list[Row]:
