@@ -82,8 +82,9 @@ class InboxWorker:
         rows = await claim_due(
             self._runtime.db, limit=self._options.batch, lease_s=self._options.lease_s
         )
-        for row in rows:
-            await self._process_safely(row)
+        # Concurrently: a confirming re-read at the provider is a network round trip, and
+        # rows are independent (completion is a compare-and-set; duplicates are harmless).
+        await asyncio.gather(*(self._process_safely(row) for row in rows))
         return len(rows)
 
     async def _process_safely(self, row: Row) -> None:
