@@ -37,6 +37,8 @@ class _Conn:
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
         try:  # one trip to the connection's thread: execute, fetch, done
             rows = await self._conn.execute_fetchall(sql, args)
+        except sqlite3.IntegrityError as exc:  # INSERT/UPDATE ... RETURNING
+            raise DuplicateKey(f"SQLite constraint: {exc}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite error: {exc}") from exc
         return [dict(row) for row in rows]

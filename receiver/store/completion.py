@@ -14,7 +14,7 @@ from typing import Any
 
 from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
-from receiver.errors import InvalidInput, StoreError
+from receiver.errors import InvalidInput
 from receiver.store.events import emit_event
 from receiver.store.jsonutil import dumps, loads
 from receiver.store.tasks import TERMINAL, add_history
@@ -58,21 +58,19 @@ async def record_completion_in(
 ) -> dict[str, Any] | None:
     """`record_completion` inside a transaction the caller already holds."""
     now = now_ms()
-    changed = await tx.execute(
+    task = await tx.fetchone(
         "UPDATE tasks SET status = ?, result = ?, error = ?, completion_source = ?, "
         "progress = CASE WHEN ? = 'succeeded' THEN 100 ELSE progress END, "
         "next_poll_at = NULL, poll_lease_until = NULL, completed_at = ?, updated_at = ? "
-        "WHERE id = ? AND status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')",
+        "WHERE id = ? AND status NOT IN ('succeeded', 'failed', 'cancelled', 'expired') "
+        "RETURNING *",
         outcome.status,
         dumps(outcome.result) if outcome.result is not None else None,
         dumps(outcome.error) if outcome.error is not None else None,
         outcome.source, outcome.status, now, now, outcome.task_id,
     )  # fmt: skip
-    if not changed:
+    if task is None:  # already terminal: the loser of a race writes nothing
         return None
-    task = await tx.fetchone("SELECT * FROM tasks WHERE id = ?", outcome.task_id)
-    if task is None:
-        raise StoreError(f"task {outcome.task_id} vanished inside its own transaction")
     event = await emit_event(
         tx, EVENT_TYPE[outcome.status], event_data(task, outcome),
         task_id=task["id"], terminal=True, source=outcome.source,

@@ -40,18 +40,17 @@ class NewTask:
 async def insert_task(db: Executor, task: NewTask) -> Row:
     """Store a new task and return its row."""
     now = now_ms()
-    await db.execute(
+    row = await db.fetchone(
         "INSERT INTO tasks (id, provider, model, input, provider_task_id, status, mode, "
         "callback_token_hash, next_poll_at, deadline_at, idempotency_key, parent_id, "
         "then_spec, external, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         task.id, task.provider, task.model, dumps(task.input), task.provider_task_id,
         task.status, task.mode, task.callback_token_hash, task.next_poll_at,
         task.deadline_at, task.idempotency_key, task.parent_id,
         dumps(task.then_spec) if task.then_spec is not None else None,
         int(task.external), now, now,
     )  # fmt: skip
-    row = await get_task(db, task.id)
     if row is None:
         raise StoreError(f"task {task.id} vanished right after insert")
     return row
