@@ -59,7 +59,7 @@ async def submit(
         if earlier is None:
             raise
         return Accepted(earlier, created=False)
-    sent = await submitter.send_now(row["id"])
+    sent = await submitter.send_within(row["id"], dispatch.settings.submit_wait_s)
     return Accepted(sent or row, created=True)
 
 

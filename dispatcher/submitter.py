@@ -43,6 +43,7 @@ class Submitter:
         self._dispatch = dispatch
         self._batch = batch
         self._in_flight: set[str] = set()
+        self._background: set[asyncio.Task[Row | None]] = set()
 
     async def run_once(self) -> int:
         """Claim a batch of due unsent tasks and send them."""
@@ -55,6 +56,23 @@ class Submitter:
         row = await self._claim_one(task_id)
         if row is not None:
             await self._send(row)
+        return await get_task(self._dispatch.runtime.db, task_id)
+
+    async def send_within(self, task_id: str, wait_s: float) -> Row | None:
+        """`send_now`, but answer after `wait_s` at most; a slow send goes on in the background.
+
+        The API path uses this so that a hanging provider cannot hold `POST /api/tasks`
+        open: the caller then gets the stored task (no provider id yet) and the send,
+        or the submitter's retries, finish it.
+        """
+        send = asyncio.create_task(self.send_now(task_id), name=f"send-{task_id}")
+        self._background.add(send)
+        send.add_done_callback(self._background.discard)
+        done, _pending = await asyncio.wait({send}, timeout=wait_s)
+        if send in done:
+            return send.result()
+        log.info("task %s: provider slower than %.1fs; answering, the send goes on", task_id,
+                 wait_s, extra={"task_id": task_id})  # fmt: skip
         return await get_task(self._dispatch.runtime.db, task_id)
 
     async def _claim_due(self) -> list[Row]:

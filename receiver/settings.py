@@ -86,6 +86,7 @@ class Settings:
     task_deadline_s: float = 3600.0
     poll_max_rejections: int = 3
     provider_timeout_s: float = 30.0  # bound on one provider request, start to end
+    submit_wait_s: float = 5.0  # POST /api/tasks answers after this at most (send goes on)
     delivery_timeout_s: float = 15.0
     delivery_retry_schedule_s: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_S
     delivery_lease_s: float = 60.0
@@ -136,6 +137,7 @@ class Settings:
             "standard_webhook_sources": _sw_sources(env),
             "task_deadline_s": _float(env, "TASKHOOK_TASK_DEADLINE_S", 3600.0),
             "provider_timeout_s": _float(env, "TASKHOOK_PROVIDER_TIMEOUT_S", 30.0),
+            "submit_wait_s": _float(env, "TASKHOOK_SUBMIT_WAIT_S", 5.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)

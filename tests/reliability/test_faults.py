@@ -359,3 +359,21 @@ async def _faults_active(emu: str, subs: Subscribers) -> bool:
 async def _delivered(client: httpx.AsyncClient, subscriber_id: str) -> Any:
     items = await deliveries_of(client, subscriber_id)
     return items if items and all(d["state"] == "delivered" for d in items) else None
+
+
+async def test_a_slow_provider_does_not_hold_the_api_past_submit_wait(settings: Settings) -> None:
+    # the provider answers in 1.5 s, inside provider_timeout_s (5 s): no retry is needed,
+    # but POST /api/tasks answers after submit_wait_s (0.3 s) and the send finishes behind it
+    tuned = fast(settings, provider_timeout_s=5.0, submit_wait_s=0.3)
+    async with emulator(delay_s=0.2) as emu, taskhook(tuned, emu) as th:
+        await program(emu, {"provider": "foxapi", "operation": "create", "hang_s": 1.5})
+        started = time.monotonic()
+        task = await submit(th, "foxapi", *SUBMISSIONS["foxapi"])
+        answered_s = time.monotonic() - started
+        done = await finished(th, task["id"])
+        retries = history_of(await task_detail(th, task["id"]), "send_retry")
+        creates = (await emulator_stats(emu))["requests"]["foxapi"]["create"]
+    assert answered_s < 1.0  # not the provider's 1.5 s
+    assert (task["status"], task["provider_task_id"]) == ("submitted", None)
+    assert done["status"] == "succeeded" and done["provider_task_id"]
+    assert retries == [] and creates == 1  # the one slow send went through, sent once
