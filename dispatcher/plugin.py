@@ -51,6 +51,7 @@ class DispatchPlugin:
         stack.callback(dispatch.poll_timer.cancel)
         stack.callback(dispatch.send_timer.cancel)
         submitter = Submitter(dispatch)
+        stack.push_async_callback(submitter.aclose)  # before the client closes (LIFO)
         runtime.services["dispatch"] = dispatch
         runtime.services["submitter"] = submitter
         runtime.runner.add(submitter)

@@ -75,6 +75,18 @@ class Submitter:
                  wait_s, extra={"task_id": task_id})  # fmt: skip
         return await get_task(self._dispatch.runtime.db, task_id)
 
+    async def aclose(self, grace_s: float = 5.0) -> None:
+        """At shutdown: let background sends finish for `grace_s`, then cancel them.
+
+        A cancelled send keeps its lease; the task is sent again after the lease runs out.
+        """
+        if not self._background:
+            return
+        _done, pending = await asyncio.wait(set(self._background), timeout=grace_s)
+        for send in pending:
+            send.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     async def _claim_due(self) -> list[Row]:
         db = self._dispatch.runtime.db
         now = now_ms()
