@@ -7,16 +7,12 @@ and no task's event is delivered under two different webhook-ids.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.receiver.callback_helpers import kie_body, kie_headers
 from tests.support import ADMIN_TOKEN, SECRET_KEY, free_port, live_server, wait_for
 
 pytestmark = pytest.mark.slow
@@ -34,23 +31,8 @@ KEY = "crash-test-webhook-key"
 
 
 def signed(task_id: str) -> tuple[bytes, dict[str, str]]:
-    ts = str(int(time.time()))
-    mac = hmac.new(KEY.encode(), f"{task_id}.{ts}".encode(), hashlib.sha256).digest()
-    body = {
-        "code": 200,
-        "msg": "success",
-        "data": {
-            "taskId": task_id,
-            "model": "sora-2-characters",
-            "state": "success",
-            "resultJson": json.dumps({"character_id": f"char_{task_id}"}),
-        },
-    }
-    headers = {
-        "Content-Type": "application/json",
-        "X-Webhook-Timestamp": ts,
-        "X-Webhook-Signature": base64.b64encode(mac).decode(),
-    }
+    body = kie_body(task_id, character=f"char_{task_id}")
+    headers = {"Content-Type": "application/json", **kie_headers(KEY, task_id)}
     return json.dumps(body).encode(), headers
 
 
