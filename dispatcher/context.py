@@ -1,8 +1,9 @@
 """What the dispatcher's parts share: adapters, one HTTP client, limiters, the runtime.
 
 `Dispatch.call()` is the one way a provider request is made: under the provider's
-rate and concurrency limits, counted in `taskhook_provider_requests`, with network
-errors an adapter let through turned into ProviderUnavailable.
+rate and concurrency limits for that operation (creating a task or reading one),
+counted in `taskhook_provider_requests`, with network errors an adapter let through
+turned into ProviderUnavailable.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Dispatch:
         """Run one provider request under its limits and count it."""
         counter = self.runtime.metrics.provider_requests
         limit_s = self.settings.provider_timeout_s
-        async with self.limiters.for_provider(provider).slot():
+        async with self.limiters.for_operation(provider, operation).slot():
             try:
                 # the client's timeout bounds each read; this bounds the whole request
                 async with asyncio.timeout(limit_s):

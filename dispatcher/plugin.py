@@ -45,7 +45,7 @@ class DispatchPlugin:
         client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         stack.push_async_callback(client.aclose)
         adapters = self._adapters if self._adapters is not None else default_adapters()
-        dispatch = Dispatch(runtime, adapters, client, Limiters(runtime.settings))
+        dispatch = Dispatch(runtime, adapters, client, Limiters(runtime.settings, db=runtime.db))
         dispatch.poll_timer = WakeTimer(lambda: runtime.runner.wake(Poller.name))
         dispatch.send_timer = WakeTimer(lambda: runtime.runner.wake(Submitter.name))
         stack.callback(dispatch.poll_timer.cancel)

@@ -22,6 +22,10 @@ DEFAULT_BASE_URLS = {
     "toapis": "https://toapis.com",
 }
 DEFAULT_RATE_LIMITS = {"kie": "20/10", "foxapi": "10/1", "toapis": "10/1"}
+# Reads (polls, confirming re-reads, refetches) are not what the providers' published limits
+# govern (kie: 20 *new tasks* per 10 s); these bound a backlog burst, and a 429 still holds us.
+DEFAULT_QUERY_RATE_LIMIT = "500/1"
+DEFAULT_QUERY_CONCURRENCY = 64
 DEFAULT_RETRY_SCHEDULE_S = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 PROVIDERS = ("kie", "foxapi", "toapis")
 MIN_SECRET_KEY_LEN = 32
@@ -54,8 +58,10 @@ class ProviderSettings:
     name: str
     base_url: str
     api_key: str | None = field(default=None, repr=False)
-    rate_limit: RateLimit = RateLimit(10, 1.0)
-    max_concurrency: int = 8
+    rate_limit: RateLimit = RateLimit(10, 1.0)  # creating tasks (global across processes)
+    max_concurrency: int = 8  # creating tasks, per process
+    query_rate_limit: RateLimit = RateLimit(500, 1.0)  # reads: polls, confirmations
+    query_concurrency: int = DEFAULT_QUERY_CONCURRENCY  # reads in flight, per process
     confirm_callbacks: bool = True
     callback_models: frozenset[str] = frozenset()
 
@@ -89,7 +95,7 @@ class Settings:
     submit_wait_s: float = 5.0  # POST /api/tasks answers after this at most (send goes on)
     delivery_timeout_s: float = 15.0
     delivery_retry_schedule_s: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE_S
-    delivery_lease_s: float = 60.0
+    delivery_lease_s: float = 9.0  # renewed every third while a send is in flight
     subscriber_disable_after_s: float = 5 * 86400.0
     secret_rotation_grace_s: float = 86400.0
     standard_webhook_sources: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -168,6 +174,13 @@ def _int(env: Mapping[str, str], names: tuple[str, ...], default: int) -> int:
     return default
 
 
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, (name,), default)
+    if value < 1:
+        raise ConfigError(f"{name}={value}: use a whole number of at least 1")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if not raw:
@@ -197,13 +210,18 @@ def _provider_from_env(env: Mapping[str, str], name: str) -> ProviderSettings:
     up = name.upper()
     base = (env.get(f"TASKHOOK_{up}_BASE_URL") or DEFAULT_BASE_URLS[name]).rstrip("/")
     rate = env.get(f"TASKHOOK_{up}_RATE_LIMIT") or DEFAULT_RATE_LIMITS[name]
+    query = env.get(f"TASKHOOK_{up}_QUERY_RATE_LIMIT") or DEFAULT_QUERY_RATE_LIMIT
     models = env.get(f"TASKHOOK_{up}_CALLBACK_MODELS", "")
     return ProviderSettings(
         name=name,
         base_url=base,
         api_key=env.get(f"TASKHOOK_{up}_API_KEY") or None,
         rate_limit=RateLimit.parse(rate, f"TASKHOOK_{up}_RATE_LIMIT"),
-        max_concurrency=_int(env, (f"TASKHOOK_{up}_CONCURRENCY",), 8),
+        max_concurrency=_positive(env, f"TASKHOOK_{up}_CONCURRENCY", 8),
+        query_rate_limit=RateLimit.parse(query, f"TASKHOOK_{up}_QUERY_RATE_LIMIT"),
+        query_concurrency=_positive(
+            env, f"TASKHOOK_{up}_QUERY_CONCURRENCY", DEFAULT_QUERY_CONCURRENCY
+        ),
         confirm_callbacks=env.get(f"TASKHOOK_{up}_CONFIRM_CALLBACKS", "1") != "0",
         callback_models=frozenset(m.strip() for m in models.split(",") if m.strip()),
     )

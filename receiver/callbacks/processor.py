@@ -3,8 +3,11 @@
 For each due inbox row: find the task (our id from the token route, else provider +
 provider task id; a signed callback for an unknown task creates an external task),
 confirm the outcome with the provider when the body is not signed (the provider's answer
-wins), then in one transaction record the completion (or progress), the task's history
-and the row's processing. A failed confirmation retries the row later with backoff.
+wins), then record the completion (or progress), the task's history and the row's
+processing. Rows flow through a `Pipeline`: many confirmations are in flight at once
+(bounded by the provider's query budget), and the rows that finished together are
+applied in one transaction. A failed confirmation retries its row later with backoff;
+it never holds up the rows beside it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from typing import Any
 
 from receiver.callbacks.sources import Source
 from receiver.clock import now_ms
-from receiver.db import Row
-from receiver.errors import DuplicateKey
+from receiver.db import Executor, Row
+from receiver.pipeline import Pipeline, PipelineLimits
 from receiver.provider_results.common import as_text
 from receiver.provider_state import ProviderState
 from receiver.runtime import Runtime
@@ -25,8 +28,10 @@ from receiver.store.audit import purge_callbacks
 from receiver.store.completion import Outcome, record_completion_in
 from receiver.store.inbox import (
     claim_due,
+    finish_row,
     mark_processed,
     purge_processed,
+    renew_leases,
     retry_later,
 )
 from receiver.store.jsonutil import loads
@@ -34,9 +39,9 @@ from receiver.store.tasks import (
     TERMINAL,
     NewTask,
     add_history,
+    ensure_task,
     find_by_provider_id,
     get_task,
-    insert_task,
     update_progress,
 )
 
@@ -51,15 +56,43 @@ class GiveUp(Exception):
 
 @dataclass(frozen=True)
 class InboxOptions:
-    """How the inbox worker paces itself."""
+    """How the inbox worker paces itself.
 
-    batch: int = 20
-    lease_s: float = 60.0
+    `batch`: rows in flight at once (their confirmations also wait for the provider's
+    query budget). `lease_s`: a claimed row's lease, renewed every third of it while the
+    row is in flight, so a crashed process's rows are taken again within `lease_s`.
+    """
+
+    batch: int = 256
+    lease_s: float = 9.0
     confirm_timeout_s: float = 30.0
     retry_base_s: float = 5.0
     retry_max_s: float = 3600.0
     max_attempts: int = 12
     purge_every_s: float = 300.0
+    max_pass_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """A row whose state is known: apply it (`task` None: create an external task)."""
+
+    row: Row
+    task: Row | None
+    state: ProviderState
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A row that could not be confirmed now (retry) or ever (`give_up`)."""
+
+    row: Row
+    error: Exception
+    give_up: bool
+
+
+Prepared = Confirmed | Failed
 
 
 class InboxWorker:
@@ -75,35 +108,63 @@ class InboxWorker:
         self._options = options or InboxOptions()
         self._next_purge_ms = 0
         self._warned: set[str] = set()
+        opts = self._options
+        self._pipeline: Pipeline[Row, Prepared] = Pipeline(
+            claim=self._claim, work=self._prepare, record=self._record, renew=self._renew,
+            limits=PipelineLimits(opts.batch, opts.max_pass_s, opts.lease_s / 3),
+        )  # fmt: skip
 
     async def run_once(self) -> int:
-        """Purge when due, then process one batch of due rows; how many were handled."""
+        """Purge when due, then one pipeline pass over due rows; how many were claimed."""
         await self._maybe_purge()
-        rows = await claim_due(
-            self._runtime.db, limit=self._options.batch, lease_s=self._options.lease_s
-        )
-        # One row at a time: concurrent rows would interleave their transactions with the
-        # request path's group commits and halve callback ingest (bench/ingest.py). The
-        # confirming re-reads this serialises are bounded by the provider's own rate
-        # (kie: 20 new tasks per 10 s).
-        for row in rows:
-            await self._process_safely(row)
-        return len(rows)
+        return await self._pipeline.run_once()
 
-    async def _process_safely(self, row: Row) -> None:
+    async def _claim(self, limit: int) -> list[Row]:
+        return await claim_due(self._runtime.db, limit=limit, lease_s=self._options.lease_s)
+
+    async def _renew(self, rows: list[Row]) -> None:
+        ids = [row["id"] for row in rows]
+        await renew_leases(self._runtime.db, ids, lease_s=self._options.lease_s)
+
+    async def _prepare(self, row: Row) -> Prepared:
+        """Parse the body (once), find the task, confirm at the provider when needed."""
         try:
-            await self._process(row)
+            return await self._confirm_row(row)
         except GiveUp as exc:
-            log.warning("callback %s given up: %s", row["id"], exc)
-            await mark_processed(self._runtime.db, row["id"], error=str(exc))
+            return Failed(row, exc, give_up=True)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a poison row must not block the rest: count and retry
-            await self._retry(row, exc)
+            return Failed(row, exc, give_up=False)
 
-    async def _retry(self, row: Row, exc: Exception) -> None:
+    async def _confirm_row(self, row: Row) -> Confirmed:
+        source = self._sources.get(row["provider"])
+        if source is None:
+            raise GiveUp(f"no callback source {row['provider']!r} is configured any more")
+        reported = source.parse(loads(row["body"]))
+        task = await self._find_task(row)
+        if task is None and not row["signed"]:
+            raise GiveUp("the task is unknown and the callback was not signed")
+        if task is not None and task["status"] in TERMINAL:
+            return Confirmed(row, task, reported, confirmed=False)
+        state, confirmed = await self._confirm(source, row["provider_task_id"], reported)
+        return Confirmed(row, task, state, confirmed)
+
+    async def _record(self, results: list[Prepared]) -> None:
+        for failed in (r for r in results if isinstance(r, Failed)):
+            await self._fail(failed)
+        ready = [r for r in results if isinstance(r, Confirmed)]
+        if ready:
+            await self._apply_all(ready)
+
+    async def _fail(self, failed: Failed) -> None:
+        row, exc = failed.row, failed.error
         reason = f"{type(exc).__name__}: {exc}"[:500]
         attempts = int(row["attempts"]) + 1
+        if failed.give_up:
+            log.warning("callback %s given up: %s", row["id"], exc)
+            await mark_processed(self._runtime.db, row["id"], error=str(exc))
+            return
         if attempts >= self._options.max_attempts or getattr(exc, "retryable", True) is False:
             log.warning("callback %s given up after %d attempts: %s", row["id"], attempts, reason)
             await mark_processed(self._runtime.db, row["id"], error=reason)
@@ -114,21 +175,36 @@ class InboxWorker:
                  reason, delay)  # fmt: skip
         await retry_later(self._runtime.db, row["id"], delay_s=delay, error=reason)
 
-    async def _process(self, row: Row) -> None:
-        source = self._sources.get(row["provider"])
-        if source is None:
-            raise GiveUp(f"no callback source {row['provider']!r} is configured any more")
-        reported = source.parse(loads(row["body"]))
-        task = await self._find_task(row)
-        if task is None and not row["signed"]:
-            raise GiveUp("the task is unknown and the callback was not signed")
-        if task is not None and task["status"] in TERMINAL:
-            await self._apply(row, task, reported, confirmed=False)
+    async def _apply_all(self, ready: list[Confirmed]) -> None:
+        """All in one transaction; if that fails, each alone, so one bad row fails alone."""
+        try:
+            async with self._runtime.db.transaction() as tx:
+                done = [await self._apply(tx, item) for item in ready]
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if len(ready) > 1:
+                log.warning("applying %d callbacks together failed; one by one", len(ready))
+            for item in ready:
+                await self._apply_alone(item)
             return
-        state, confirmed = await self._confirm(source, row["provider_task_id"], reported)
-        if task is None:
-            task = await self._external_task(row, state)
-        await self._apply(row, task, state, confirmed=confirmed)
+        self._count(done)
+
+    async def _apply_alone(self, item: Confirmed) -> None:
+        try:
+            async with self._runtime.db.transaction() as tx:
+                done = await self._apply(tx, item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._fail(Failed(item.row, exc, give_up=False))
+            return
+        self._count([done])
+
+    def _count(self, done: list[tuple[str, str] | None]) -> None:
+        for completed in done:
+            if completed is not None:
+                self._runtime.metrics.tasks.labels(*completed).inc()
 
     async def _find_task(self, row: Row) -> Row | None:
         db = self._runtime.db
@@ -152,7 +228,25 @@ class InboxWorker:
         async with asyncio.timeout(self._options.confirm_timeout_s):
             return await confirmer(provider_task_id), True
 
-    async def _external_task(self, row: Row, state: ProviderState) -> Row:
+    async def _apply(self, tx: Executor, item: Confirmed) -> tuple[str, str] | None:
+        """Record one row's state; (provider, status) when it completed the task."""
+        row, state = item.row, item.state
+        if not await finish_row(tx, row["id"]):
+            return None  # processed meanwhile by a process that took the lease over
+        task = item.task or await self._external_task(tx, row, state)
+        detail = {"status": state.status, "progress": state.progress,
+                  "confirmed": item.confirmed, "inbox_id": row["id"]}  # fmt: skip
+        event = None
+        if state.is_final:
+            outcome = Outcome(task["id"], state.status, "callback", state.result, state.error)
+            hooks = self._runtime.completion_hooks
+            event = await record_completion_in(tx, outcome, hooks=hooks)
+        else:
+            await update_progress(tx, task["id"], status=state.status, progress=state.progress)
+        await add_history(tx, task["id"], "callback", detail)
+        return (task["provider"], state.status) if event is not None else None
+
+    async def _external_task(self, tx: Executor, row: Row, state: ProviderState) -> Row:
         raw: dict[str, Any] = state.raw or {}
         model = as_text(raw.get("model")) or "unknown"
         task = NewTask(
@@ -163,32 +257,11 @@ class InboxWorker:
             provider_task_id=row["provider_task_id"],
             external=True,
         )
-        try:
-            created = await insert_task(self._runtime.db, task)
-        except DuplicateKey:
-            found = await self._find_task(row)
-            if found is None:
-                raise
-            return found
-        log.info("callback for unknown %s task: recorded as external task %s",
-                 row["provider"], created["id"])  # fmt: skip
-        return created
-
-    async def _apply(self, row: Row, task: Row, state: ProviderState, *, confirmed: bool) -> None:
-        runtime = self._runtime
-        detail = {"status": state.status, "progress": state.progress, "confirmed": confirmed,
-                  "inbox_id": row["id"]}  # fmt: skip
-        event = None
-        async with runtime.db.transaction() as tx:
-            if state.is_final:
-                outcome = Outcome(task["id"], state.status, "callback", state.result, state.error)
-                event = await record_completion_in(tx, outcome, hooks=runtime.completion_hooks)
-            else:
-                await update_progress(tx, task["id"], status=state.status, progress=state.progress)
-            await add_history(tx, task["id"], "callback", detail)
-            await mark_processed(tx, row["id"])
-        if event is not None:
-            runtime.metrics.tasks.labels(task["provider"], state.status).inc()
+        found, created = await ensure_task(tx, task)
+        if created:
+            log.info("callback for unknown %s task: recorded as external task %s",
+                     row["provider"], found["id"])  # fmt: skip
+        return found
 
     async def _maybe_purge(self) -> None:
         now = now_ms()

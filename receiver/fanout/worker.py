@@ -1,9 +1,11 @@
 """The delivery worker: claim due deliveries with a lease, send, record what happened.
 
-One pass (`run_once`): lease a batch, send them concurrently, then record every
-attempt and its outcome in one transaction. A crash after sending but before
-recording leaves the lease to expire; the message is then sent again with the same
-`webhook-id` (at-least-once). Paused subscribers' deliveries are not claimed.
+One pass (`run_once`) is a `Pipeline`: lease due deliveries, send up to `concurrency`
+at once, and record the attempts and outcomes of those that finished together in one
+transaction, claiming more as slots free up. A slow subscriber holds only its own rows.
+Leases are short and renewed while a send is in flight; a crash after sending but
+before recording leaves the lease to run out, and the message is then sent again with
+the same `webhook-id` (at-least-once). Paused subscribers' deliveries are not claimed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from receiver.fanout.schedule import next_delay_s
 from receiver.fanout.sinks import Sink, Target, Verdict
 from receiver.ids import new_id
 from receiver.metrics import Metrics
+from receiver.pipeline import Pipeline, PipelineLimits
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
 from receiver.store.deliveries import (
@@ -31,6 +34,7 @@ from receiver.store.deliveries import (
     disable_subscriber,
     mark_delivered,
     mark_failed,
+    renew_leases,
     rows_by_id,
 )
 from receiver.store.jsonutil import loads
@@ -39,10 +43,18 @@ from receiver.store.subscribers import note_failure, note_success, redact_url
 log = logging.getLogger(__name__)
 
 BODY_EXCERPT_BYTES = 2048
-# One batch is sent in one wave (batch <= concurrency), so even a batch of timeouts
-# is recorded within delivery_timeout_s, well inside the lease.
-DEFAULT_BATCH = 32
-DEFAULT_CONCURRENCY = 32
+DEFAULT_BATCH = 64  # deliveries in flight at once (claimed, waiting for a send slot)
+DEFAULT_CONCURRENCY = 32  # sends in flight at once
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased delivery with what sending it needs (None: removed meanwhile)."""
+
+    delivery: Row
+    event: Row | None
+    target: Target | None
+    subscriber: Row | None
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,7 @@ class Sent:
 
     delivery: Row
     target: Target
+    subscriber: Row
     verdict: Verdict
     started_at: int
     latency_ms: int
@@ -79,25 +92,35 @@ class DeliveryWorker:
         self.batch_size = batch_size
         self.owner = new_id("wrk")
         self._limit = asyncio.Semaphore(concurrency)
+        lease_s = settings.delivery_lease_s
+        self._pipeline: Pipeline[Claimed, Sent | None] = Pipeline(
+            claim=self._claim, work=self._deliver, record=self._record, renew=self._renew,
+            limits=PipelineLimits(batch_size, renew_every_s=lease_s / 3),
+        )  # fmt: skip
 
     async def run_once(self) -> int:
-        """Claim one batch, deliver it, record the outcomes; how many were claimed."""
+        """One pipeline pass over due deliveries; how many were claimed."""
+        return await self._pipeline.run_once()
+
+    async def _claim(self, limit: int) -> list[Claimed]:
         rows = await claim_due(
-            self.db, self.owner, lease_s=self.settings.delivery_lease_s, limit=self.batch_size
+            self.db, self.owner, lease_s=self.settings.delivery_lease_s, limit=limit
         )
         if not rows:
-            return 0
+            return []
         rows.sort(key=lambda row: (row["due_at"], row["id"]))  # RETURNING has no order
         events = await rows_by_id(self.db, "events", sorted({r["event_id"] for r in rows}))
         subs = await rows_by_id(self.db, "subscribers", sorted({r["subscriber_id"] for r in rows}))
         targets = {sub_id: self._target(sub) for sub_id, sub in subs.items()}
-        results = await asyncio.gather(
-            *(self._deliver(row, events.get(row["event_id"]), targets.get(row["subscriber_id"]))
-              for row in rows)
-        )  # fmt: skip
-        sent = [r for r in results if r is not None]
-        await self._record(sent, subs)
-        return len(rows)
+        return [
+            Claimed(row, events.get(row["event_id"]), targets.get(row["subscriber_id"]),
+                    subs.get(row["subscriber_id"]))
+            for row in rows
+        ]  # fmt: skip
+
+    async def _renew(self, items: list[Claimed]) -> None:
+        ids = [item.delivery["id"] for item in items]
+        await renew_leases(self.db, ids, self.owner, lease_s=self.settings.delivery_lease_s)
 
     def _target(self, sub: Row) -> Target:
         now = now_ms()
@@ -113,8 +136,9 @@ class DeliveryWorker:
             secrets.append(self.box.decrypt(sub["old_secret_enc"], sub["id"]))
         return Target(sub["id"], sub["kind"], url, sub["url"], tuple(secrets))
 
-    async def _deliver(self, row: Row, event: Row | None, target: Target | None) -> Sent | None:
-        if event is None or target is None:  # removed meanwhile: nothing to send
+    async def _deliver(self, item: Claimed) -> Sent | None:
+        row, event, target, sub = item.delivery, item.event, item.target, item.subscriber
+        if event is None or target is None or sub is None:  # removed meanwhile: nothing to send
             await defer(self.db, row["id"], self.owner, now_ms() + 60_000)
             return None
         sink = self.sinks[target.kind]
@@ -126,7 +150,7 @@ class DeliveryWorker:
             started, clock = now_ms(), time.monotonic()
             verdict = await self._send(sink, target, event)
             latency = int((time.monotonic() - clock) * 1000)
-        return Sent(row, target, verdict, started, latency, event["created_at"])
+        return Sent(row, target, sub, verdict, started, latency, event["created_at"])
 
     async def _send(self, sink: Sink, target: Target, event: Row) -> Verdict:
         body = event["payload"].encode()
@@ -149,13 +173,14 @@ class DeliveryWorker:
             return Verdict("failed", None, f"{type(exc).__name__}: {exc}")
         return sink.judge(target, response.status_code, response.headers, head)
 
-    async def _record(self, sent: Sequence[Sent], subs: Mapping[str, Row]) -> None:
+    async def _record(self, results: Sequence[Sent | None]) -> None:
+        sent = [item for item in results if item is not None]
         if not sent:
             return
         outcomes: list[tuple[Sent, str]] = []
         async with self.db.transaction() as tx:
             for item in sent:
-                outcome = await self._apply(tx, item, subs[item.target.subscriber_id])
+                outcome = await self._apply(tx, item, item.subscriber)
                 outcomes.append((item, outcome))
         for item, outcome in outcomes:
             self._observe(item, outcome)

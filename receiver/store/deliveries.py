@@ -32,6 +32,18 @@ async def claim_due(db: Database, owner: str, *, lease_s: float, limit: int) -> 
         )  # fmt: skip
 
 
+async def renew_leases(db: Executor, ids: Sequence[str], owner: str, *, lease_s: float) -> int:
+    """Extend the leases `owner` still holds on deliveries being sent (it is alive)."""
+    if not ids:
+        return 0
+    marks = ", ".join("?" for _ in ids)
+    return await db.execute(
+        f"UPDATE deliveries SET lease_until = ? WHERE id IN ({marks}) AND lease_owner = ? "
+        "AND state = 'pending'",
+        now_ms() + int(lease_s * 1000), *ids, owner,
+    )  # fmt: skip
+
+
 async def rows_by_id(db: Executor, table: str, ids: Sequence[str]) -> dict[str, Row]:
     """Rows of `table` (ours: events, subscribers) keyed by id."""
     if not ids:

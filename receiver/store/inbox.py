@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from receiver.clock import now_ms
@@ -71,6 +72,27 @@ async def claim_due(db: Database, *, limit: int, lease_s: float) -> list[Row]:
             f"ORDER BY next_attempt_at, id LIMIT ?{db.skip_locked}) RETURNING *",
             now + int(lease_s * 1000), now, now, limit,
         )  # fmt: skip
+
+
+async def renew_leases(db: Executor, inbox_ids: Sequence[str], *, lease_s: float) -> int:
+    """Extend the leases of rows still being worked on (this process is alive)."""
+    if not inbox_ids:
+        return 0
+    marks = ", ".join("?" for _ in inbox_ids)
+    return await db.execute(
+        f"UPDATE inbox SET lease_until = ? WHERE id IN ({marks}) AND processed_at IS NULL",
+        now_ms() + int(lease_s * 1000), *inbox_ids,
+    )  # fmt: skip
+
+
+async def finish_row(tx: Executor, inbox_id: str) -> bool:
+    """Mark a row processed, once: False when it already was (its work is done)."""
+    changed = await tx.execute(
+        "UPDATE inbox SET processed_at = ?, lease_until = NULL, last_error = NULL "
+        "WHERE id = ? AND processed_at IS NULL",
+        now_ms(), inbox_id,
+    )  # fmt: skip
+    return changed > 0
 
 
 async def mark_processed(db: Executor, inbox_id: str, *, error: str | None = None) -> None:

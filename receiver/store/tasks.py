@@ -37,23 +37,46 @@ class NewTask:
     id: str = field(default_factory=lambda: new_id("tsk"))
 
 
+_INSERT_TASK = (
+    "INSERT INTO tasks (id, provider, model, input, provider_task_id, status, mode, "
+    "callback_token_hash, next_poll_at, deadline_at, idempotency_key, parent_id, "
+    "then_spec, external, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 async def insert_task(db: Executor, task: NewTask) -> Row:
     """Store a new task and return its row."""
+    row = await db.fetchone(f"{_INSERT_TASK} RETURNING *", *_task_values(task))
+    if row is None:
+        raise StoreError(f"task {task.id} vanished right after insert")
+    return row
+
+
+async def ensure_task(tx: Executor, task: NewTask) -> tuple[Row, bool]:
+    """The task with `task`'s provider task id, stored now if new; (row, created).
+
+    Safe inside a larger transaction: a conflict inserts nothing instead of failing.
+    """
+    sql = f"{_INSERT_TASK} ON CONFLICT DO NOTHING RETURNING *"
+    row = await tx.fetchone(sql, *_task_values(task))
+    if row is not None:
+        return row, True
+    found = await find_by_provider_id(tx, task.provider, task.provider_task_id or "")
+    if found is None:
+        raise StoreError(f"task {task.id} was neither stored nor found")
+    return found, False
+
+
+def _task_values(task: NewTask) -> tuple[Any, ...]:
     now = now_ms()
-    row = await db.fetchone(
-        "INSERT INTO tasks (id, provider, model, input, provider_task_id, status, mode, "
-        "callback_token_hash, next_poll_at, deadline_at, idempotency_key, parent_id, "
-        "then_spec, external, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+    return (
         task.id, task.provider, task.model, dumps(task.input), task.provider_task_id,
         task.status, task.mode, task.callback_token_hash, task.next_poll_at,
         task.deadline_at, task.idempotency_key, task.parent_id,
         dumps(task.then_spec) if task.then_spec is not None else None,
         int(task.external), now, now,
     )  # fmt: skip
-    if row is None:
-        raise StoreError(f"task {task.id} vanished right after insert")
-    return row
 
 
 async def get_task(db: Executor, task_id: str) -> Row | None:
