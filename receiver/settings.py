@@ -81,6 +81,7 @@ class Settings:
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     workers: bool = True
     log_format: str = "text"
+    server_stack: str = "fast"  # `fast`: uvloop + httptools; `plain`: asyncio + h11
     allow_http_subscribers: bool = False
     allow_private_subscribers: bool = False
     callback_tolerance_s: float = 300.0
@@ -138,6 +139,7 @@ class Settings:
             "providers": {p: _provider_from_env(env, p) for p in PROVIDERS},
             "workers": env.get("TASKHOOK_WORKERS", "1").strip() not in ("0", "false", "no"),
             "log_format": env.get("TASKHOOK_LOG_FORMAT") or "text",
+            "server_stack": env.get("TASKHOOK_SERVER_STACK") or "fast",
             "allow_http_subscribers": _flag(env, "TASKHOOK_ALLOW_HTTP_SUBSCRIBERS"),
             "allow_private_subscribers": _flag(env, "TASKHOOK_ALLOW_PRIVATE_SUBSCRIBERS"),
             "standard_webhook_sources": _sw_sources(env),
@@ -154,6 +156,11 @@ class Settings:
         """Refuse settings that cannot work, saying what to change."""
         if not 0 < self.port < 65536:
             raise ConfigError(f"port {self.port} is out of range: use 1-65535")
+        if self.server_stack not in ("fast", "plain"):
+            raise ConfigError(
+                f"TASKHOOK_SERVER_STACK={self.server_stack!r}: use 'fast' (uvloop + httptools) "
+                "or 'plain' (asyncio + h11)"
+            )
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"TASKHOOK_LOG_FORMAT={self.log_format!r}: use 'text' or 'json'")
         if self.secret_key is not None and len(self.secret_key) < MIN_SECRET_KEY_LEN:

@@ -34,6 +34,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--seed", type=int, help="seed ids and failure draws")
     parser.add_argument("--estimated-time", type=float, help="foxapi estimated_time (s)")
     parser.add_argument("--callback-delay", type=float, default=0.0, help="extra callback wait")
+    parser.add_argument("--query-delay", type=float, default=0.0, help="seconds each read takes")
     parser.add_argument("--quirks", action="store_true", help="serve alternative shapes too")
     parser.set_defaults(handler=handle)
 
@@ -49,6 +50,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
             seed=args.seed,
             estimated_time_s=args.estimated_time,
             callback_delay_s=args.callback_delay,
+            query_delay_s=args.query_delay,
             quirks=args.quirks,
         )
     except ValueError as exc:

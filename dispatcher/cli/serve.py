@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import errno
+import importlib.util
 import logging
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -78,10 +80,35 @@ def bind(settings: Settings) -> socket.socket:
     return sock
 
 
-async def handle(args: argparse.Namespace) -> int:
-    """Open and migrate the store, then serve until SIGTERM/SIGINT."""
+def handle(args: argparse.Namespace) -> int:
+    """Serve on the configured server stack's event loop until SIGTERM/SIGINT."""
     settings = settings_from(args, workers=False if args.no_workers else None)
     logs.configure(settings.log_format)
+    with asyncio.Runner(loop_factory=loop_factory(settings.server_stack)) as runner:
+        return runner.run(serve(settings))
+
+
+def loop_factory(stack: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop for the `fast` stack when it is installed; asyncio's otherwise."""
+    if stack != "fast":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        log.warning("uvloop is not installed: serving on asyncio's event loop")
+        return None
+    return uvloop.new_event_loop
+
+
+def http_protocol(stack: str) -> str:
+    """httptools for the `fast` stack when it is installed; h11 otherwise."""
+    if stack == "fast" and importlib.util.find_spec("httptools") is not None:
+        return "httptools"
+    return "h11"
+
+
+async def serve(settings: Settings) -> int:
+    """Open and migrate the store, then serve until SIGTERM/SIGINT."""
     settings, notes = ensure_local_secrets(settings)
     for note in notes:
         log.warning("%s", note)
@@ -93,13 +120,15 @@ async def handle(args: argparse.Namespace) -> int:
         config = uvicorn.Config(
             app,
             log_config=None,
+            http=http_protocol(settings.server_stack),
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
             server_header=False,
         )
         log.info(
-            "taskhook serving on http://%s:%d (database %s, workers %s)",
+            "taskhook serving on http://%s:%d (database %s, workers %s, %s on %s)",
             settings.host, settings.port, _safe_db(settings.db),
-            "on" if settings.workers else "off",
+            "on" if settings.workers else "off", config.http,
+            type(asyncio.get_running_loop()).__module__.split(".")[0],
         )  # fmt: skip
         await Server(config).serve(sockets=[sock])
     finally:

@@ -21,6 +21,8 @@ class EmulatorConfig:
     - `seed`: seeds ids and failure draws (None = unpredictable).
     - `estimated_time_s`: foxapi `task_info.estimated_time`; None = `delay_s`.
     - `callback_delay_s`: extra wait between the final state and its callback.
+    - `query_delay_s`: how long every read (kie recordInfo, foxapi/toapis task query)
+      takes to answer, like a real internet round trip.
     - `quirks`: serve the alternative shapes seen in the wild on every other task (kie
       `message` instead of `msg` and `character_id_list`; foxapi `output` instead of `results`).
     """
@@ -32,6 +34,7 @@ class EmulatorConfig:
     seed: int | None = None
     estimated_time_s: float | None = None
     callback_delay_s: float = 0.0
+    query_delay_s: float = 0.0
     quirks: bool = False
     callback_retries: int = DEFAULT_CALLBACK_RETRIES
     callback_timeout_s: float = DEFAULT_CALLBACK_TIMEOUT_S
@@ -41,6 +44,8 @@ class EmulatorConfig:
             raise ValueError(f"delay_s must be >= 0, not {self.delay_s}")
         if not 0.0 <= self.fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be between 0 and 1, not {self.fail_rate}")
+        if self.query_delay_s < 0:
+            raise ValueError(f"query_delay_s must be >= 0, not {self.query_delay_s}")
         if self.callback_retries < 0:
             raise ValueError(f"callback_retries must be >= 0, not {self.callback_retries}")
 

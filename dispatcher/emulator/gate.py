@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from dispatcher.emulator.context import emulator
 from dispatcher.emulator.faults import Fault
+from dispatcher.emulator.stats import Stats
 
 MALFORMED_BODY = b'{"code": 200, "msg": "succ'
 DEFAULT_MESSAGES = {
@@ -69,7 +70,18 @@ async def gate(
             return answer
     if not authorized(request, emu.config.api_key):
         return dialect.unauthorized()
+    if operation == "query":
+        await _query_latency(emu.stats, emu.config.query_delay_s)
     return None
+
+
+async def _query_latency(stats: Stats, delay_s: float) -> None:
+    """Answer a read after `delay_s` (a realistic round trip), counting reads in flight."""
+    stats.enter("query")
+    try:
+        await asyncio.sleep(delay_s)
+    finally:
+        stats.leave("query")
 
 
 async def apply_fault(fault: Fault, dialect: Dialect) -> Response | None:

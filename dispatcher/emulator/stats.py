@@ -17,6 +17,18 @@ class Stats:
         self.requests: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.tasks: dict[str, dict[str, Any]] = {}
         self.callbacks: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
+
+    def enter(self, operation: str) -> None:
+        """One more `operation` request is being answered (tracks the peak)."""
+        self.in_flight[operation] += 1
+        peak = max(self.max_in_flight[operation], self.in_flight[operation])
+        self.max_in_flight[operation] = peak
+
+    def leave(self, operation: str) -> None:
+        """An `operation` request was answered."""
+        self.in_flight[operation] -= 1
 
     def request(self, provider: str, operation: str, task_id: str | None = None) -> None:
         """Count one request (task_id: the task it names, when it names one)."""
@@ -41,4 +53,5 @@ class Stats:
             "tasks": self.tasks,
             "callbacks": {k: self.callbacks.get(k, 0)
                           for k in ("attempts", "sent", "failed", "dropped")},
+            "max_in_flight": dict(self.max_in_flight),
         }  # fmt: skip

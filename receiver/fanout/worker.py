@@ -38,6 +38,7 @@ from receiver.store.deliveries import (
     rows_by_id,
 )
 from receiver.store.jsonutil import loads
+from receiver.store.rate_grants import reserve_grant
 from receiver.store.subscribers import note_failure, note_success, redact_url
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class DeliveryWorker:
             await defer(self.db, row["id"], self.owner, now_ms() + 60_000)
             return None
         sink = self.sinks[target.kind]
-        wait = sink.wait_s(target)
+        wait = await self._pace(sink, target)
         if wait > 0:
             await defer(self.db, row["id"], self.owner, now_ms() + int(wait * 1000) + 1)
             return None
@@ -151,6 +152,14 @@ class DeliveryWorker:
             verdict = await self._send(sink, target, event)
             latency = int((time.monotonic() - clock) * 1000)
         return Sent(row, target, sub, verdict, started, latency, event["created_at"])
+
+    async def _pace(self, sink: Sink, target: Target) -> float:
+        """Seconds to wait before sending: this process's holds, then the shared window."""
+        wait = sink.wait_s(target)
+        if wait > 0 or sink.pace is None:
+            return wait
+        key, pace = f"sink:{target.subscriber_id}", sink.pace
+        return await reserve_grant(self.db, key, pace.requests, pace.per_s, only_if_free=True)
 
     async def _send(self, sink: Sink, target: Target, event: Row) -> Verdict:
         body = event["payload"].encode()

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from receiver.settings import RateLimit
+
 RETRY_AFTER_STATUSES = (429, 502, 503, 504)
 MAX_RETRY_AFTER_S = 86400.0
 EXCERPT_CHARS = 200
@@ -43,6 +45,8 @@ class Sink(Protocol):
     kind: str
     signed: bool  # has a whsec_ signing secret
     url_is_secret: bool  # the URL itself is a credential: stored encrypted, shown redacted
+    # the receiving service's per-subscriber limit, kept across every process (None: none)
+    pace: RateLimit | None
 
     def wait_s(self, target: Target) -> float:
         """0 to send now (a token is taken), else seconds until sending is allowed."""
@@ -102,6 +106,7 @@ class BaseSink:
     kind = "base"
     signed = False
     url_is_secret = True
+    pace: RateLimit | None = None
 
     def wait_s(self, target: Target) -> float:
         """Never wait."""

@@ -12,6 +12,7 @@ import httpx
 from receiver.fanout.pacing import TokenBucket
 from receiver.fanout.sinks.base import MAX_RETRY_AFTER_S, BaseSink, Target, Verdict
 from receiver.fanout.sinks.summary import summarise
+from receiver.settings import RateLimit
 
 COLOURS = {"succeeded": 0x2EB67D, "failed": 0xE01E5A, "expired": 0xECB22E}
 GREY = 0x99AAB5
@@ -64,6 +65,7 @@ class DiscordSink(BaseSink):
     """Paced per subscriber; honours 429 from the header or the body."""
 
     kind = "discord"
+    pace: RateLimit | None = RateLimit(5, 2.5)  # Discord: 5 per 2 s per webhook, with a margin
 
     def __init__(self, rate_per_s: float = 2.0, burst: float = 5.0) -> None:
         self.bucket = TokenBucket(rate_per_s, burst)

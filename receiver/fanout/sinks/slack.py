@@ -11,6 +11,7 @@ import httpx
 from receiver.fanout.pacing import TokenBucket
 from receiver.fanout.sinks.base import BaseSink, Target, Verdict
 from receiver.fanout.sinks.summary import Summary, summarise
+from receiver.settings import RateLimit
 
 EMOJI = {"succeeded": ":white_check_mark:", "failed": ":x:", "expired": ":hourglass:"}
 
@@ -61,6 +62,7 @@ class SlackSink(BaseSink):
     """Paced per subscriber by a token bucket; a 429's Retry-After holds the subscriber."""
 
     kind = "slack"
+    pace: RateLimit | None = RateLimit(1, 1.0)  # Slack: about one message a second per webhook
 
     def __init__(self, rate_per_s: float = 1.0, burst: float = 1.0) -> None:
         self.bucket = TokenBucket(rate_per_s, burst)
