@@ -79,8 +79,8 @@ def start_taskhook(port: int, db: Path, **env_extra: str) -> subprocess.Popen[by
         TASKHOOK_KIE_CONFIRM_CALLBACKS="0",
         TASKHOOK_ALLOW_HTTP_SUBSCRIBERS="1",
         TASKHOOK_ALLOW_PRIVATE_SUBSCRIBERS="1",
-        **env_extra,
     )
+    env.update(env_extra)
     cmd = [sys.executable, "-m", "dispatcher.cli", "serve", "--port", str(port), "--db", str(db)]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

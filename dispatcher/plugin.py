@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
@@ -59,9 +60,12 @@ class DispatchPlugin:
         for name in adapters:
             runtime.confirmers[name] = _confirmer(dispatch, name)
 
+        loop = asyncio.get_running_loop()
+
         def wake_submitter() -> None:
-            # called inside the parent's transaction: look a moment later, after the commit
-            dispatch.send_timer.arm(now_ms() + CHILD_WAKE_DELAY_MS)
+            # called inside the parent's transaction, which may run in the SQLite writer's
+            # thread: arm the timer on the loop, to look a moment after the commit
+            loop.call_soon_threadsafe(dispatch.send_timer.arm, now_ms() + CHILD_WAKE_DELAY_MS)
 
         hook = ChainHook(runtime.settings.task_deadline_s, wake=wake_submitter)
         runtime.completion_hooks.append(hook)

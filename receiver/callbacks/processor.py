@@ -177,9 +177,11 @@ class InboxWorker:
 
     async def _apply_all(self, ready: list[Confirmed]) -> None:
         """All in one transaction; if that fails, each alone, so one bad row fails alone."""
+        async def apply_all(tx: Executor) -> list[tuple[str, str] | None]:
+            return [await self._apply(tx, item) for item in ready]
+
         try:
-            async with self._runtime.db.transaction() as tx:
-                done = [await self._apply(tx, item) for item in ready]
+            done = await self._runtime.db.run_transaction(apply_all)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -191,9 +193,11 @@ class InboxWorker:
         self._count(done)
 
     async def _apply_alone(self, item: Confirmed) -> None:
+        async def apply(tx: Executor) -> tuple[str, str] | None:
+            return await self._apply(tx, item)
+
         try:
-            async with self._runtime.db.transaction() as tx:
-                done = await self._apply(tx, item)
+            done = await self._runtime.db.run_transaction(apply)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

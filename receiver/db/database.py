@@ -6,12 +6,13 @@ the PostgreSQL backend rewrites placeholders to `$n`. Times are epoch millisecon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Row = dict[str, Any]
 Statement = tuple[str, Sequence[Any]]
+T = TypeVar("T")
 
 
 class Executor(Protocol):
@@ -44,6 +45,13 @@ class Database(Executor, Protocol):
 
         Returns how many rows each statement changed (an `ON CONFLICT DO NOTHING` insert
         that met its conflict counts 0).
+        """
+
+    async def run_transaction(self, work: Callable[[Executor], Awaitable[T]]) -> T:
+        """`work(tx)` in one write transaction: committed if it returns, rolled back if not.
+
+        On SQLite the whole transaction runs in one trip to the writer's thread, so
+        `work` must await nothing but the executor it is given.
         """
 
     async def close(self) -> None:

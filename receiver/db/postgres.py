@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
-from receiver.db.database import Executor, Row, Statement
+from receiver.db.database import Executor, Row, Statement, T
 from receiver.errors import DuplicateKey, StoreError
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -106,6 +106,11 @@ class PostgresDatabase:
         self._check_open()
         async with self._pool.acquire() as conn, conn.transaction():
             yield _PgConn(conn)
+
+    async def run_transaction(self, work: Callable[[Executor], Awaitable[T]]) -> T:
+        """`work(tx)` in one transaction."""
+        async with self.transaction() as tx:
+            return await work(tx)
 
     async def write_batch(self, statements: Sequence[Statement]) -> list[int]:
         """One transaction; the rows each statement changed."""

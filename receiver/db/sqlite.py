@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -22,6 +22,7 @@ from receiver.db.database import Executor, Row, Statement
 from receiver.errors import DuplicateKey, StoreError
 
 BUSY_TIMEOUT_MS = 10_000
+T = TypeVar("T")
 
 
 class _Conn:
@@ -140,9 +141,27 @@ class SqliteDatabase:
         """The whole transaction in one trip to a worker thread (not one per statement)."""
         self._check_open()
         async with self._lock:
-            if self._batch_conn is None:
-                self._batch_conn = await asyncio.to_thread(_open_sync, self.path)
-            return await asyncio.to_thread(_write_batch_sync, self._batch_conn, statements)
+            conn = await self._sync_conn()
+            return await asyncio.to_thread(_write_batch_sync, conn, statements)
+
+    async def run_transaction(self, work: Callable[[Executor], Awaitable[T]]) -> T:
+        """`work(tx)` in one transaction, start to end in one trip to a worker thread.
+
+        Statement by statement, each would cost a trip to aiosqlite's thread while the
+        writer lock is held; here `work`'s coroutine is driven to its end inside the
+        thread, on an executor whose methods never suspend. `work` must therefore await
+        nothing but that executor (StoreError says so if it does).
+        """
+        self._check_open()
+        async with self._lock:
+            conn = await self._sync_conn()
+            return await asyncio.to_thread(_run_sync, conn, work)
+
+    async def _sync_conn(self) -> sqlite3.Connection:
+        """The plain sqlite3 connection for one-trip transactions (under the lock)."""
+        if self._batch_conn is None:
+            self._batch_conn = await asyncio.to_thread(_open_sync, self.path)
+        return self._batch_conn
 
     async def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -174,9 +193,72 @@ async def _pragma(conn: aiosqlite.Connection, pragma: str) -> None:
 def _open_sync(path: str) -> sqlite3.Connection:
     """A plain sqlite3 connection for `write_batch`, used only under the writer lock."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
     for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=ON"):
         conn.execute(f"PRAGMA {pragma}").close()
     return conn
+
+
+class _SyncConn:
+    """The `Executor` of a one-trip transaction: coroutines that never suspend."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        rows = await self.fetchall(sql, *args)
+        return rows[0] if rows else None
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        with _translated():
+            return [dict(row) for row in self._conn.execute(sql, args).fetchall()]
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        with _translated():
+            return self._conn.execute(sql, args).rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with _translated():
+            self._conn.executemany(sql, rows)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateKey(f"SQLite constraint: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise StoreError(f"SQLite error: {exc}") from exc
+
+
+def _run_sync(conn: sqlite3.Connection, work: Callable[[Executor], Awaitable[T]]) -> T:
+    """BEGIN IMMEDIATE, drive `work` to its end, COMMIT (runs in a worker thread)."""
+    with _translated():
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = _drive(work(_SyncConn(conn)))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    with _translated():
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            conn.execute("ROLLBACK")
+            raise
+    return result
+
+
+def _drive(step: Awaitable[T]) -> T:
+    """Run a coroutine that never suspends to its end; StoreError if it tries to."""
+    coro = step.__await__()
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    coro.close()
+    raise StoreError("a one-trip transaction awaited something other than the database")
 
 
 def _write_batch_sync(conn: sqlite3.Connection, statements: Sequence[Statement]) -> list[int]:

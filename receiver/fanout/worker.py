@@ -186,11 +186,11 @@ class DeliveryWorker:
         sent = [item for item in results if item is not None]
         if not sent:
             return
-        outcomes: list[tuple[Sent, str]] = []
-        async with self.db.transaction() as tx:
-            for item in sent:
-                outcome = await self._apply(tx, item, item.subscriber)
-                outcomes.append((item, outcome))
+
+        async def apply_all(tx: Executor) -> list[tuple[Sent, str]]:
+            return [(item, await self._apply(tx, item, item.subscriber)) for item in sent]
+
+        outcomes = await self.db.run_transaction(apply_all)
         for item, outcome in outcomes:
             self._observe(item, outcome)
 

@@ -21,7 +21,8 @@ ERROR_CHARS = 300
 async def claim_due(db: Database, owner: str, *, lease_s: float, limit: int) -> list[Row]:
     """Lease up to `limit` due deliveries of enabled, unpaused subscribers."""
     now = now_ms()
-    async with db.transaction() as tx:
+
+    async def claim(tx: Executor) -> list[Row]:
         return await tx.fetchall(
             "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ("
             "SELECT id FROM deliveries WHERE state = 'pending' AND due_at <= ? "
@@ -30,6 +31,8 @@ async def claim_due(db: Database, owner: str, *, lease_s: float, limit: int) -> 
             f"ORDER BY due_at, id LIMIT ?{db.skip_locked}) RETURNING *",
             owner, now + int(lease_s * 1000), now, now, limit,
         )  # fmt: skip
+
+    return await db.run_transaction(claim)
 
 
 async def renew_leases(db: Executor, ids: Sequence[str], owner: str, *, lease_s: float) -> int:

@@ -64,7 +64,8 @@ async def add_to_inbox(db: Executor, item: InboxItem) -> bool:
 async def claim_due(db: Database, *, limit: int, lease_s: float) -> list[Row]:
     """Lease up to `limit` unprocessed rows that are due, oldest first."""
     now = now_ms()
-    async with db.transaction() as tx:
+
+    async def claim(tx: Executor) -> list[Row]:
         return await tx.fetchall(
             "UPDATE inbox SET lease_until = ? WHERE id IN (SELECT id FROM inbox "
             "WHERE processed_at IS NULL AND next_attempt_at <= ? "
@@ -72,6 +73,8 @@ async def claim_due(db: Database, *, limit: int, lease_s: float) -> list[Row]:
             f"ORDER BY next_attempt_at, id LIMIT ?{db.skip_locked}) RETURNING *",
             now + int(lease_s * 1000), now, now, limit,
         )  # fmt: skip
+
+    return await db.run_transaction(claim)
 
 
 async def renew_leases(db: Executor, inbox_ids: Sequence[str], *, lease_s: float) -> int:
