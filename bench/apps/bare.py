@@ -21,5 +21,8 @@ app = Starlette(routes=[Route("/callbacks/{provider}", accept, methods=["POST"])
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--stack", choices=["fast", "plain"], default="fast")
     args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    loop, http = ("uvloop", "httptools") if args.stack == "fast" else ("asyncio", "h11")
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
+                loop=loop, http=http)  # fmt: skip
