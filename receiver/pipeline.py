@@ -9,8 +9,11 @@ instead:
 - claims up to `capacity` rows and starts the work for each at once;
 - records finished rows as they finish, all that finished together in one `record`
   call (one transaction), so a slow row never holds up the rows beside it;
-- claims more rows whenever enough slots are free, until `max_pass_s` has passed (a
-  stream of work flows through one pass; a serverless tick still ends);
+- claims more rows whenever enough slots are free (looking at least every
+  `refill_every_s`), until `max_pass_s` has passed (a stream of work flows through one
+  pass; a serverless tick still ends);
+- calls `progress()` after each record, so the next stage (e.g. deliveries after
+  completions) starts at once instead of when this pass ends;
 - renews the leases of the rows in flight every `renew_every_s`, so a short lease can
   say "this process is alive" and a crashed process's rows are taken again soon.
 
@@ -41,6 +44,7 @@ class PipelineLimits:
     capacity: int = 64
     max_pass_s: float = 5.0
     renew_every_s: float = 3.0
+    refill_every_s: float = 0.05
 
 
 class Pipeline(Generic[Item, Result]):
@@ -53,9 +57,11 @@ class Pipeline(Generic[Item, Result]):
         work: Callable[[Item], Coroutine[Any, Any, Result]],
         record: Callable[[list[Result]], Awaitable[None]],
         renew: Callable[[list[Item]], Awaitable[None]] | None = None,
+        progress: Callable[[], None] | None = None,
         limits: PipelineLimits | None = None,
     ) -> None:
         self._claim, self._work, self._record, self._renew = claim, work, record, renew
+        self._progress = progress
         self.limits = limits or PipelineLimits()
         self._running: dict[asyncio.Task[Result], Item] = {}
 
@@ -74,7 +80,7 @@ class Pipeline(Generic[Item, Result]):
         try:
             while self._running:
                 await self._record_finished()
-                if time.monotonic() < deadline and self._free() * 2 >= self.limits.capacity:
+                if time.monotonic() < deadline and self._free() > 0:
                     claimed += await self._fill()
         finally:
             renewer.cancel()
@@ -93,10 +99,18 @@ class Pipeline(Generic[Item, Result]):
         return len(items)
 
     async def _record_finished(self) -> None:
-        done, _ = await asyncio.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            list(self._running),
+            timeout=self.limits.refill_every_s,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if not done:
+            return
         for task in done:
             del self._running[task]
         await self._record([task.result() for task in done])
+        if self._progress is not None:
+            self._progress()
 
     async def _renew_loop(self) -> None:
         if self._renew is None:

@@ -107,12 +107,12 @@ class WorkerRunner:
             handled = await self._safe_once(worker)
             failures = failures + 1 if handled < 0 else 0
             if handled > 0:
-                self._wake_others(worker.name)
+                self.wake_others(worker.name)
                 continue
             delay = self._idle_s if failures == 0 else min(MAX_ERROR_BACKOFF_S, 2.0**failures)
             await self._sleep(worker.name, delay)
 
-    def _wake_others(self, name: str) -> None:
+    def wake_others(self, name: str) -> None:
         """Work done by one worker (a completion recorded) is often work for the others."""
         for key, event in self._wake.items():
             if key != name:

@@ -111,6 +111,7 @@ class InboxWorker:
         opts = self._options
         self._pipeline: Pipeline[Row, Prepared] = Pipeline(
             claim=self._claim, work=self._prepare, record=self._record, renew=self._renew,
+            progress=lambda: runtime.runner.wake_others(self.name),
             limits=PipelineLimits(opts.batch, opts.max_pass_s, opts.lease_s / 3),
         )  # fmt: skip
 
