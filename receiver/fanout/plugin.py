@@ -85,6 +85,7 @@ class FanoutPlugin:
         stack.push_async_callback(client.aclose)
         fanout.subscriptions = subscriptions
         fanout.worker = DeliveryWorker(
-            runtime.db, settings, client, build_sinks(), subscriptions.box, runtime.metrics
-        )
+            runtime.db, settings, client, build_sinks(), subscriptions.box, runtime.metrics,
+            batch_size=settings.delivery_concurrency, concurrency=settings.delivery_concurrency,
+        )  # fmt: skip
         runtime.runner.add(fanout.worker)
