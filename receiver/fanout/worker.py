@@ -18,6 +18,7 @@ import httpx
 
 from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
+from receiver.fanout.exhausted import note_exhausted
 from receiver.fanout.schedule import next_delay_s
 from receiver.fanout.sinks import Sink, Target, Verdict
 from receiver.ids import new_id
@@ -177,6 +178,8 @@ class DeliveryWorker:
             tx, row["id"], self.owner, status_code=verdict.status_code,
             error=verdict.error, due_at=due,
         )  # fmt: skip
+        if outcome == "dead":
+            await note_exhausted(tx, row, sub, verdict.status_code, verdict.error)
         if outcome == "gone":
             reason = verdict.error or "the endpoint is gone"
             if await disable_subscriber(tx, sub, reason):
