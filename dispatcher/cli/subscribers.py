@@ -16,6 +16,7 @@ from dispatcher.cli.common import (
     print_table,
     settings_from,
 )
+from receiver.fanout.custom_headers import parse_header_args
 from receiver.fanout.plugin import guard_from
 from receiver.fanout.sinks import SINKS
 from receiver.fanout.subscriptions import Subscriptions, parse_filter_args
@@ -36,6 +37,10 @@ def register(sub: Any) -> None:
     add.add_argument(
         "--filter", action="append", default=[], metavar="KEY=GLOB",
         help="only matching events: provider=kie, type=task.failed, model=sora-2* (repeatable)",
+    )  # fmt: skip
+    add.add_argument(
+        "--header", action="append", default=[], metavar="'NAME: VALUE'",
+        help="a custom header sent with every webhook (at most 10; stored encrypted)",
     )  # fmt: skip
     actions.add_parser("list", help="list subscribers (never their secrets)")
     for name, text in (
@@ -79,7 +84,8 @@ async def handle(args: argparse.Namespace) -> int:
 async def _run(subs: Subscriptions, args: argparse.Namespace) -> Any:
     action = args.action
     if action == "add":
-        return await subs.create(args.url, args.kind, parse_filter_args(args.filter))
+        headers = parse_header_args(args.header)
+        return await subs.create(args.url, args.kind, parse_filter_args(args.filter), headers)
     if action == "list":
         page = await list_subscribers(subs.db, {}, limit=500, cursor=None)
         return [subscriber_to_api(row) for row in page.rows]

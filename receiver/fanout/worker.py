@@ -21,6 +21,7 @@ from receiver.db import Database, Executor, Row
 from receiver.fanout.exhausted import note_exhausted
 from receiver.fanout.schedule import next_delay_s
 from receiver.fanout.sinks import Sink, Target, Verdict
+from receiver.fanout.targets import target_for
 from receiver.ids import new_id
 from receiver.metrics import Metrics
 from receiver.secretbox import SecretBox
@@ -101,18 +102,7 @@ class DeliveryWorker:
         return len(rows)
 
     def _target(self, sub: Row) -> Target:
-        now = now_ms()
-        secrets: list[str] = []
-        url = sub["url"]
-        if sub["secret_enc"]:
-            plain = self.box.decrypt(sub["secret_enc"], sub["id"])
-            if self.sinks[sub["kind"]].url_is_secret:
-                url = plain
-            else:
-                secrets.append(plain)
-        if sub["old_secret_enc"] and (sub["old_secret_until"] or 0) > now:
-            secrets.append(self.box.decrypt(sub["old_secret_enc"], sub["id"]))
-        return Target(sub["id"], sub["kind"], url, sub["url"], tuple(secrets))
+        return target_for(sub, self.box, self.sinks[sub["kind"]])
 
     async def _deliver(self, row: Row, event: Row | None, target: Target | None) -> Sent | None:
         if event is None or target is None:  # removed meanwhile: nothing to send
