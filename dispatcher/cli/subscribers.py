@@ -17,8 +17,9 @@ from dispatcher.cli.common import (
     settings_from,
 )
 from receiver.fanout.custom_headers import parse_header_args
-from receiver.fanout.plugin import guard_from
-from receiver.fanout.sinks import SINKS
+from receiver.fanout.plugin import delivery_client, guard_from
+from receiver.fanout.probe import send_test_event
+from receiver.fanout.sinks import SINKS, build_sinks
 from receiver.fanout.subscriptions import Subscriptions, parse_filter_args
 from receiver.settings import ensure_local_secrets
 from receiver.store.subscribers import list_subscribers, subscriber_to_api
@@ -48,6 +49,7 @@ def register(sub: Any) -> None:
         ("pause", "hold deliveries (they wait, nothing is lost)"),
         ("resume", "deliver again (also re-enables a disabled subscriber)"),
         ("rotate-secret", "new signing secret; the old one signs too for 24 h"),
+        ("test", "send a signed taskhook.test event now and show the answer (exit 1 if refused)"),
     ):
         actions.add_parser(name, help=text).add_argument("id", help="subscriber id")
     for action in actions.choices.values():
@@ -78,6 +80,9 @@ async def handle(args: argparse.Namespace) -> int:
         print_json(result)
     if isinstance(result, dict) and result.get("secret"):
         print("taskhook: store this secret now; it is not shown again", file=sys.stderr)
+    if args.action == "test" and not result["delivered"]:
+        print(f"taskhook: the subscriber did not accept it: {result['error']}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -95,7 +100,18 @@ async def _run(subs: Subscriptions, args: argparse.Namespace) -> Any:
         return None
     if action == "rotate-secret":
         return await subs.rotate_secret(args.id)
+    if action == "test":
+        return await _test(subs, args)
     patch = {"paused": True} if action == "pause" else {"paused": False}
     if action == "resume" and not (await subs.get(args.id))["enabled"]:
         patch["enabled"] = True
     return await subs.update(args.id, patch)
+
+
+async def _test(subs: Subscriptions, args: argparse.Namespace) -> dict[str, Any]:
+    """One test event through the same guarded client `serve` delivers with."""
+    row = await subs.get(args.id)
+    timeout_s = settings_from(args).delivery_timeout_s
+    async with delivery_client(subs.guard, timeout_s) as client:
+        result = await send_test_event(row, subs.box, build_sinks(), client, timeout_s)
+    return result.to_api()

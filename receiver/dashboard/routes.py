@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from receiver.clock import now_ms
-from receiver.dashboard import actions, login, queries
+from receiver.dashboard import actions, login, probe_page, queries
 from receiver.dashboard.render import render
 from receiver.db import Database
 from receiver.errors import NotFound
@@ -125,5 +125,6 @@ def routes() -> list[BaseRoute]:
         Route("/callbacks", callbacks_page, methods=["GET"]),
         *login.routes(),
         *actions.routes(),
+        *probe_page.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC), name="dashboard-static"),
     ]
