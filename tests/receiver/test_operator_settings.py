@@ -65,3 +65,15 @@ async def test_delivery_concurrency_reaches_the_worker(settings: Settings) -> No
     async with app_client(app):
         worker = app.state.runtime.services["fanout"].worker
         assert worker.batch_size == 3
+
+
+async def test_max_callback_bytes_is_enforced(settings: Settings) -> None:
+    from tests.receiver.callback_helpers import running
+
+    env_settings = Settings.from_env({"TASKHOOK_MAX_CALLBACK_BYTES": "2048"})
+    tuned = settings.replace(max_body_bytes=env_settings.max_body_bytes, workers=False)
+    async with running(tuned) as (client, _rt):
+        big = await client.post("/callbacks/kie", content=b"{" + b" " * 3000 + b"}")
+        small = await client.post("/callbacks/kie", content=b"{}")
+    assert big.status_code == 413
+    assert small.status_code != 413
