@@ -14,7 +14,7 @@ from receiver.db import Database
 from receiver.store.deliveries import attempts_of, delivery_to_api, list_deliveries
 from receiver.store.subscribers import get_subscriber, subscriber_to_api
 
-RECENT_DELIVERIES = 20
+RECENT_DELIVERIES = 10
 
 
 def window_of(request: Request) -> Window:

@@ -88,7 +88,7 @@ def stacked_bars(title: str, series: Sequence[Series], x_labels: Sequence[str]) 
             base -= height
             parts.append(
                 f'<rect class="{s.css}" x="{LEFT + i * width:.2f}" y="{base:.2f}" '
-                f'width="{max(width - 0.6, 0.4):.2f}" height="{height:.2f}">'
+                f'width="{width * 0.85:.2f}" height="{height:.2f}">'
                 f"<title>{escape(s.name)}: {value:g}</title></rect>"
             )
     return _svg(title, "bars", parts)
