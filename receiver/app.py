@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from receiver import openapi
 from receiver.auth import AdminAuthMiddleware
 from receiver.db import Database, migrate, open_database
 from receiver.responses import EXCEPTION_HANDLERS
@@ -35,6 +36,7 @@ def create_app(
         *admin_read.routes(),
         *metrics.routes(),
         *tick.routes(),
+        *openapi.routes(),
     ]
     for plugin in plugins:
         routes.extend(plugin.routes())

@@ -43,3 +43,14 @@ class Metrics:
             buckets=DELIVERY_BUCKETS_S,
             registry=self.registry,
         )
+        self.retention_pruned = Counter(
+            "taskhook_retention_pruned",
+            "Rows deleted by retention (TASKHOOK_RETENTION_DAYS), by table",
+            ["table"],
+            registry=self.registry,
+        )
+        self.tasks_erased = Counter(
+            "taskhook_tasks_erased",
+            "Tasks erased on request (DELETE /api/tasks/{id}, taskhook tasks erase)",
+            registry=self.registry,
+        )

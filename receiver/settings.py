@@ -12,6 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from receiver.errors import ConfigError
+from receiver.operator_settings import (
+    DEFAULT_DELIVERY_CONCURRENCY,
+    DEFAULT_RETENTION_DAYS,
+    check_delivery,
+    operator_values,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -100,6 +106,8 @@ class Settings:
     subscriber_disable_after_s: float = 5 * 86400.0
     secret_rotation_grace_s: float = 86400.0
     standard_webhook_sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    retention_days: float = DEFAULT_RETENTION_DAYS  # finished tasks and their rows; 0 = keep
+    delivery_concurrency: int = DEFAULT_DELIVERY_CONCURRENCY
 
     @property
     def is_postgres(self) -> bool:
@@ -146,6 +154,7 @@ class Settings:
             "task_deadline_s": _float(env, "TASKHOOK_TASK_DEADLINE_S", 3600.0),
             "provider_timeout_s": _float(env, "TASKHOOK_PROVIDER_TIMEOUT_S", 30.0),
             "submit_wait_s": _float(env, "TASKHOOK_SUBMIT_WAIT_S", 5.0),
+            **operator_values(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
@@ -168,6 +177,7 @@ class Settings:
                 f"TASKHOOK_SECRET_KEY is {len(self.secret_key)} characters: "
                 f"use at least {MIN_SECRET_KEY_LEN} (e.g. `openssl rand -hex 32`)"
             )
+        check_delivery(self.delivery_timeout_s, self.delivery_retry_schedule_s)
 
 
 def _int(env: Mapping[str, str], names: tuple[str, ...], default: int) -> int:

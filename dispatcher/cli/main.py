@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from dispatcher.cli import callbacks, deliveries, events, replay, serve, subscribers, tasks, tick
+from dispatcher.cli import doctor as doctor_cmd
 from dispatcher.cli import emulator as emulator_cmd
 from dispatcher.cli import submit as submit_cmd
 from dispatcher.cli.common import CliError
@@ -20,6 +21,7 @@ from receiver.errors import TaskhookError
 COMMANDS: list[ModuleType] = [serve, tasks, events, tick, callbacks, emulator_cmd]
 COMMANDS += [subscribers, deliveries, replay]
 COMMANDS += [submit_cmd]
+COMMANDS += [doctor_cmd]
 
 
 class Parser(argparse.ArgumentParser):

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from receiver.clock import now_ms
-from receiver.dashboard import actions, login, queries
+from receiver.dashboard import actions, chart_pages, login, probe_page, queries
 from receiver.dashboard.render import render
 from receiver.db import Database
 from receiver.errors import NotFound
@@ -44,7 +44,9 @@ def _query(request: Request, names: tuple[str, ...]) -> dict[str, str]:
 async def overview_page(request: Request) -> Response:
     """`/ui/`: tasks per status and deliveries over 24 h, queue depths now."""
     found = await queries.overview(_db(request))
-    return _page(request, "overview", overview=found, statuses=STATUS_ORDER)
+    charts = {} if request.query_params.get("partial") == "1" else (
+        await chart_pages.overview_context(_db(request), request))  # fmt: skip
+    return _page(request, "overview", overview=found, statuses=STATUS_ORDER, **charts)
 
 
 async def tasks_page(request: Request) -> Response:
@@ -125,5 +127,7 @@ def routes() -> list[BaseRoute]:
         Route("/callbacks", callbacks_page, methods=["GET"]),
         *login.routes(),
         *actions.routes(),
+        *probe_page.routes(),
+        *chart_pages.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

@@ -15,7 +15,7 @@ from receiver.fanout.sinks import build_sinks
 from receiver.fanout.ssrf import GuardedTransport, Resolver, UrlGuard, system_resolver
 from receiver.fanout.subscriptions import Subscriptions
 from receiver.fanout.worker import DeliveryWorker
-from receiver.routes import deliveries, subscribers
+from receiver.routes import deliveries, probes, subscribers
 from receiver.runtime import Runtime
 from receiver.settings import Settings
 
@@ -30,6 +30,7 @@ class Fanout:
     guard: UrlGuard
     subscriptions: Subscriptions | None
     worker: DeliveryWorker | None
+    client: httpx.AsyncClient | None = None  # the guarded delivery client (test events too)
 
     def require(self) -> Subscriptions:
         """The subscriber service, or a clear error when no secret key is configured."""
@@ -68,7 +69,7 @@ class FanoutPlugin:
 
     def routes(self) -> list[BaseRoute]:
         """`/api/subscribers...`, `/api/deliveries...`, `/api/events/{id}/replay`."""
-        return [*subscribers.routes(), *deliveries.routes()]
+        return [*subscribers.routes(), *deliveries.routes(), *probes.routes()]
 
     async def start(self, runtime: Runtime, stack: AsyncExitStack) -> None:
         """Create the client and the worker (the worker only when a secret key is set)."""
@@ -84,7 +85,9 @@ class FanoutPlugin:
         client = delivery_client(guard, settings.delivery_timeout_s)
         stack.push_async_callback(client.aclose)
         fanout.subscriptions = subscriptions
+        fanout.client = client
         fanout.worker = DeliveryWorker(
-            runtime.db, settings, client, build_sinks(), subscriptions.box, runtime.metrics
-        )
+            runtime.db, settings, client, build_sinks(), subscriptions.box, runtime.metrics,
+            batch_size=settings.delivery_concurrency, concurrency=settings.delivery_concurrency,
+        )  # fmt: skip
         runtime.runner.add(fanout.worker)

@@ -10,6 +10,7 @@ from typing import Any
 from receiver.clock import now_ms
 from receiver.db import Database, Row
 from receiver.errors import InvalidInput, NotFound
+from receiver.fanout.custom_headers import parse_headers, seal
 from receiver.fanout.signing import new_secret
 from receiver.fanout.sinks import SINKS
 from receiver.fanout.ssrf import UrlGuard
@@ -101,9 +102,12 @@ class Subscriptions:
         box = SecretBox(settings.secret_key)
         return cls(db, guard, box, settings.secret_rotation_grace_s)
 
-    async def create(self, url: Any, kind: Any, filter_raw: Any = None) -> dict[str, Any]:
+    async def create(
+        self, url: Any, kind: Any, filter_raw: Any = None, headers_raw: Any = None
+    ) -> dict[str, Any]:
         """Validate and store; the answer carries the secret (the only time it is shown)."""
         kind = _kind(kind)
+        headers = _headers_for(kind, headers_raw)
         if not isinstance(url, str) or not url or len(url) > MAX_URL_CHARS:
             raise InvalidInput("url must be a https:// URL (at most 2048 characters)", field="url")
         spec = parse_filter(filter_raw)
@@ -115,6 +119,7 @@ class Subscriptions:
             self.db, sub_id=sub_id, kind=kind, filter_spec=spec,
             url=redact_url(url) if sink.url_is_secret else url,
             secret_enc=self.box.encrypt(hidden, sub_id) if hidden else None,
+            headers_enc=seal(self.box, sub_id, headers),
         )  # fmt: skip
         return {**subscriber_to_api(row), "url": url, "secret": secret}
 
@@ -129,14 +134,17 @@ class Subscriptions:
         """Pause/resume (`paused`), re-enable (`enabled: true`), change `filter`."""
         if not isinstance(patch, Mapping) or not patch:
             raise InvalidInput('send an object such as {"paused": true}', field="body")
-        unknown = set(patch) - {"paused", "enabled", "filter"}
+        unknown = set(patch) - {"paused", "enabled", "filter", "headers"}
         if unknown:
             raise InvalidInput(
-                f"cannot change {', '.join(sorted(unknown))}: use paused, enabled, filter",
-                field=sorted(unknown)[0],
-            )
-        await self.get(sub_id)
+                f"cannot change {', '.join(sorted(unknown))}: use paused, enabled, filter, "
+                "headers", field=sorted(unknown)[0],
+            )  # fmt: skip
+        row = await self.get(sub_id)
         changes = _changes(patch)
+        if "headers" in patch:  # replaces them all; {} removes them
+            headers = _headers_for(row["kind"], patch["headers"])
+            changes["headers_enc"] = seal(self.box, sub_id, headers)
         await update_subscriber(self.db, sub_id, **changes)
         return subscriber_to_api(await self.get(sub_id))
 
@@ -163,6 +171,15 @@ class Subscriptions:
         async with self.db.transaction() as tx:
             if not await delete_subscriber(tx, sub_id):
                 raise NotFound(f"no subscriber {sub_id!r}")
+
+
+def _headers_for(kind: str, raw: Any) -> dict[str, str]:
+    headers = parse_headers(raw)
+    if headers and kind != "webhook":
+        raise InvalidInput(
+            f"custom headers are for webhook subscribers, not {kind}", field="headers"
+        )
+    return headers
 
 
 def _changes(patch: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,8 +20,10 @@ import httpx
 
 from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
+from receiver.fanout.exhausted import note_exhausted
 from receiver.fanout.schedule import next_delay_s
 from receiver.fanout.sinks import Sink, Target, Verdict
+from receiver.fanout.targets import target_for
 from receiver.ids import new_id
 from receiver.metrics import Metrics
 from receiver.pipeline import Pipeline, PipelineLimits
@@ -124,18 +126,7 @@ class DeliveryWorker:
         await renew_leases(self.db, ids, self.owner, lease_s=self.settings.delivery_lease_s)
 
     def _target(self, sub: Row) -> Target:
-        now = now_ms()
-        secrets: list[str] = []
-        url = sub["url"]
-        if sub["secret_enc"]:
-            plain = self.box.decrypt(sub["secret_enc"], sub["id"])
-            if self.sinks[sub["kind"]].url_is_secret:
-                url = plain
-            else:
-                secrets.append(plain)
-        if sub["old_secret_enc"] and (sub["old_secret_until"] or 0) > now:
-            secrets.append(self.box.decrypt(sub["old_secret_enc"], sub["id"]))
-        return Target(sub["id"], sub["kind"], url, sub["url"], tuple(secrets))
+        return target_for(sub, self.box, self.sinks[sub["kind"]])
 
     async def _deliver(self, item: Claimed) -> Sent | None:
         row, event, target, sub = item.delivery, item.event, item.target, item.subscriber
@@ -211,6 +202,8 @@ class DeliveryWorker:
             tx, row["id"], self.owner, status_code=verdict.status_code,
             error=verdict.error, due_at=due,
         )  # fmt: skip
+        if outcome == "dead":
+            await note_exhausted(tx, row, sub, verdict.status_code, verdict.error)
         if outcome == "gone":
             reason = verdict.error or "the endpoint is gone"
             if await disable_subscriber(tx, sub, reason):

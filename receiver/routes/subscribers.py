@@ -45,12 +45,12 @@ async def json_body(request: Request, *, optional: bool = False) -> Any:
 
 
 async def create(request: Request) -> Response:
-    """`POST /api/subscribers` {url, kind, filter?} -> 201 with the secret (shown once)."""
+    """`POST /api/subscribers` {url, kind, filter?, headers?} -> 201 with the secret (once)."""
     body = await json_body(request)
     if not isinstance(body, dict):
         raise BadRequest('the body must be an object: {"url": ..., "kind": ...}')
     answer = await _subs(request).create(
-        body.get("url"), body.get("kind", "webhook"), body.get("filter")
+        body.get("url"), body.get("kind", "webhook"), body.get("filter"), body.get("headers")
     )
     return JSONResponse(answer, 201)
 
@@ -70,7 +70,7 @@ async def detail(request: Request) -> Response:
 
 
 async def change(request: Request) -> Response:
-    """`PATCH /api/subscribers/{id}` {paused?, enabled?, filter?}."""
+    """`PATCH /api/subscribers/{id}` {paused?, enabled?, filter?, headers?}."""
     body = await json_body(request)
     return JSONResponse(await _subs(request).update(request.path_params["id"], body))
 

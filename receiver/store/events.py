@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from receiver.clock import now_ms, rfc3339
@@ -11,7 +12,10 @@ from receiver.store.jsonutil import dumps, loads
 from receiver.store.pagination import Page, fetch_page
 from receiver.store.subscribers import matching_subscribers
 
-EVENT_TYPES = ("task.succeeded", "task.failed", "task.expired", "subscriber.disabled")
+EVENT_TYPES: tuple[str, ...] = (
+    "task.succeeded", "task.failed", "task.expired", "subscriber.disabled",
+)  # fmt: skip
+EVENT_TYPES += ("delivery.exhausted",)
 
 
 async def emit_event(
@@ -22,11 +26,13 @@ async def emit_event(
     task_id: str | None = None,
     terminal: bool = False,
     source: str | None = None,
+    subscribers: Sequence[Row] | None = None,
 ) -> dict[str, Any] | None:
     """Write one event and a pending delivery per matching subscriber.
 
     Call inside a transaction. With `terminal=True` the database refuses a second
     terminal event for the same task: then nothing is written and None is returned.
+    `subscribers` (rows with an `id`) replaces the filter match when given.
     """
     now = now_ms()
     event = {"type": event_type, "id": new_id("evt"), "created_at": rfc3339(now), "data": data}
@@ -38,7 +44,9 @@ async def emit_event(
     )  # fmt: skip
     if not inserted:
         return None
-    for sub in await matching_subscribers(tx, event):
+    if subscribers is None:
+        subscribers = await matching_subscribers(tx, event)
+    for sub in subscribers:
         await tx.execute(
             "INSERT INTO deliveries (id, event_id, subscriber_id, generation, state, due_at, "
             "created_at, updated_at) VALUES (?, ?, ?, 0, 'pending', ?, ?, ?)",

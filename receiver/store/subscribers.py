@@ -57,14 +57,15 @@ async def insert_subscriber(
     kind: str,
     filter_spec: Mapping[str, Sequence[str]],
     secret_enc: str | None,
+    headers_enc: str | None = None,
 ) -> Row:
     """Store a new subscriber (enabled, not paused) and return its row."""
     now = now_ms()
     sub_id = sub_id or new_id("sub")
     await db.execute(
         "INSERT INTO subscribers (id, url, kind, secret_enc, filter, enabled, paused, "
-        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)",
-        sub_id, url, kind, secret_enc, dumps(dict(filter_spec)), now, now,
+        "created_at, updated_at, headers_enc) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)",
+        sub_id, url, kind, secret_enc, dumps(dict(filter_spec)), now, now, headers_enc,
     )  # fmt: skip
     row = await get_subscriber(db, sub_id)
     if row is None:  # pragma: no cover - just inserted
@@ -140,4 +141,5 @@ def subscriber_to_api(row: Row) -> dict[str, Any]:
         "previous_secret_valid_until": rfc3339(until) if until and until > now_ms() else None,
         "created_at": rfc3339(row["created_at"]),
         "updated_at": rfc3339(row["updated_at"]),
+        "headers": {name: "***" for name in loads(row.get("headers_enc")) or {}},
     }

@@ -159,4 +159,5 @@ def task_to_api(row: Row) -> dict[str, Any]:
         "created_at": rfc3339(row["created_at"]),
         "updated_at": rfc3339(row["updated_at"]),
         "completed_at": rfc3339(row["completed_at"]),
+        "erased_at": rfc3339(row.get("erased_at")),
     }

@@ -207,3 +207,45 @@ async def test_dashboard_end_to_end_in_chromium(tmp_path: Path) -> None:
                 assert dialogs == [], f"a script ran: {dialogs}"
             finally:
                 await browser.close()
+
+
+async def test_dashboard_charts_in_chromium(tmp_path: Path) -> None:
+    """The overview's and a subscriber's SVG charts render, fit 390 px, and run no script."""
+    from receiver.clock import now_ms
+    from tests.receiver.chart_seed import seed_history
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    settings = Settings(db=str(tmp_path / "taskhook.db"), admin_token=ADMIN_TOKEN,
+                        secret_key=SECRET_KEY, workers=False)  # fmt: skip
+    app = build_app(settings)
+    async with live_server(app) as base:
+        db: Database = app.state.runtime.db
+        sub = await seed_subscriber(db)
+        await seed_history(db, sub, now_ms(), hours=170)
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 900})
+                errors: list[str] = []
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                await log_in(page, base)
+                for path, name, count in (
+                    ("/ui/", "charts-overview", 3),
+                    ("/ui/?window=7d", "charts-overview-7d", 3),
+                    (f"/ui/subscribers/{sub}", "charts-subscriber", 2),
+                ):
+                    await page.goto(f"{base}{path}")
+                    charts = page.locator("svg.chart")
+                    await expect(charts).to_have_count(count)
+                    await expect(page.locator("svg.chart rect").first).to_be_visible()
+                    await page.set_viewport_size({"width": 390, "height": 844})
+                    fits = await page.evaluate(
+                        "document.documentElement.scrollWidth <= window.innerWidth"
+                    )
+                    assert fits, f"{path} scrolls sideways at 390 px"
+                    box = await charts.first.bounding_box()
+                    assert box is not None and 250 <= box["width"] <= 390
+                    await shoot(page, name)
+                assert not [e for e in errors if "Content Security Policy" in e], errors
+            finally:
+                await browser.close()

@@ -27,6 +27,7 @@ class Target:
     url: str = field(repr=False)
     display_url: str
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # custom, decrypted
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,21 @@ class Summary:
         return " ".join(parts)
 
 
+OPERATIONAL_TITLES = {
+    "taskhook.test": "Test event from taskhook",
+    "delivery.exhausted": "A delivery exhausted its retries",
+}
+
+
 def summarise(event: Mapping[str, Any]) -> Summary:
     """Pick what a person wants to see from an event."""
     data: Mapping[str, Any] = event.get("data") or {}
+    kind = str(event.get("type"))
+    if kind in OPERATIONAL_TITLES:
+        return Summary(
+            title=OPERATIONAL_TITLES[kind], status=kind, task_id=data.get("task_id"),
+            provider_model=None, prompt=None, error=data.get("last_error"),
+        )  # fmt: skip
     if event.get("type") == "subscriber.disabled":
         return Summary(
             title=f"Subscriber {data.get('subscriber_id')} disabled",

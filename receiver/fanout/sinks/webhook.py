@@ -26,6 +26,7 @@ class WebhookSink(BaseSink):
         msg_id = str(event["id"])
         timestamp = int(time.time())
         headers = {
+            **dict(target.headers),  # custom headers first: ours below always win
             "content-type": "application/json",
             "user-agent": USER_AGENT,
             "webhook-id": msg_id,
