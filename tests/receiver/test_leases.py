@@ -35,8 +35,9 @@ from tests.receiver.fanout_support import Recorder, complete, delivery_states, f
 from tests.receiver.test_callbacks_durability import FrozenAfterResponse
 from tests.support import live_server, wait_for
 
-LEASE_S = 0.3  # renewed every 0.1 s while in flight
-SLOW_S = 1.2  # four leases long
+LEASE_S = 0.6  # renewed every 0.2 s while in flight
+SLOW_S = 2.4  # four leases long
+DEAD_LEASE_S = 1.5  # a crashed worker's lease: long enough to see it held on a loaded machine
 
 
 class SlowConfirmer:
@@ -81,10 +82,9 @@ async def test_a_dead_workers_inbox_row_is_taken_once_its_short_lease_ends(
         await add_task(rt.db)
         assert (await post_kie(client, kie_body("task_abc"))).status_code == 200
         # a worker claims the row, then its process dies: nothing renews the lease
-        assert len(await claim_inbox(rt.db, limit=10, lease_s=LEASE_S)) == 1
+        assert len(await claim_inbox(rt.db, limit=10, lease_s=DEAD_LEASE_S)) == 1
     async with running(cfg) as (_client, rt):
         assert await rt.runner.tick() == {"callbacks": 0}  # still leased
-        await asyncio.sleep(LEASE_S)
 
         async def recorded() -> bool:
             await rt.runner.tick()
@@ -128,8 +128,8 @@ async def test_a_dead_workers_delivery_is_sent_after_its_short_lease(
     async with live_server(hook.app()) as base, fanout(db, settings) as fo:
         await fo.subs.create(f"{base}/h", "webhook")
         await complete(db)
-        assert len(await claim_deliveries(db, "dead-worker", lease_s=LEASE_S, limit=10)) == 1
-        assert await fo.worker.run_once() == 0
-        await asyncio.sleep(LEASE_S)
+        dead = await claim_deliveries(db, "dead-worker", lease_s=DEAD_LEASE_S, limit=10)
+        assert len(dead) == 1
+        assert await fo.worker.run_once() == 0  # still leased
         await fo.drain(lambda: len(hook.received) == 1)
     assert await delivery_states(db) == ["delivered"]
