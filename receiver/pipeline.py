@@ -7,8 +7,9 @@ its slowest row and every row pays for a transaction of its own. A `Pipeline` pa
 instead:
 
 - claims up to `capacity` rows and starts the work for each at once;
-- records finished rows as they finish, all that finished together in one `record`
-  call (one transaction), so a slow row never holds up the rows beside it;
+- records finished rows as they finish, all that finished together (within
+  `linger_s` of the first) in one `record` call (one transaction, one fsync), so a slow
+  row never holds up the rows beside it;
 - claims more rows whenever enough slots are free (looking at least every
   `refill_every_s`), until `max_pass_s` has passed (a stream of work flows through one
   pass; a serverless tick still ends);
@@ -45,6 +46,7 @@ class PipelineLimits:
     max_pass_s: float = 5.0
     renew_every_s: float = 3.0
     refill_every_s: float = 0.05
+    linger_s: float = 0.01  # after a row finishes, wait this long for others to share its commit
 
 
 class Pipeline(Generic[Item, Result]):
@@ -106,6 +108,11 @@ class Pipeline(Generic[Item, Result]):
         )
         if not done:
             return
+        if self._running.keys() - done and self.limits.linger_s > 0:
+            more, _ = await asyncio.wait(
+                list(self._running.keys() - done), timeout=self.limits.linger_s
+            )
+            done |= more
         for task in done:
             del self._running[task]
         await self._record([task.result() for task in done])
