@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute
 
 from receiver.errors import ConfigError
 from receiver.fanout import logfilter
-from receiver.fanout.sinks import build_sinks
+from receiver.fanout.sinks import build_sinks, close_sinks
 from receiver.fanout.ssrf import GuardedTransport, Resolver, UrlGuard, system_resolver
 from receiver.fanout.subscriptions import Subscriptions
 from receiver.fanout.worker import DeliveryWorker
@@ -84,7 +84,9 @@ class FanoutPlugin:
         client = delivery_client(guard, settings.delivery_timeout_s)
         stack.push_async_callback(client.aclose)
         fanout.subscriptions = subscriptions
+        sinks = build_sinks(guard)
+        stack.push_async_callback(close_sinks, sinks)
         fanout.worker = DeliveryWorker(
-            runtime.db, settings, client, build_sinks(), subscriptions.box, runtime.metrics
+            runtime.db, settings, client, sinks, subscriptions.box, runtime.metrics
         )
         runtime.runner.add(fanout.worker)

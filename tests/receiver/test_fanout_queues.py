@@ -1,0 +1,216 @@
+"""Redis Streams, NATS JetStream and RabbitMQ subscribers against the real local brokers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from receiver.app import create_app
+from receiver.db import Database
+from receiver.fanout import FanoutPlugin
+from receiver.secretbox import SecretBox
+from receiver.settings import Settings
+from receiver.store.deliveries import replay_event
+from tests.receiver.broker_support import BROKERS, HOST, broker, require, unique
+from tests.receiver.fanout_support import Recorder, complete, fanout, fast_settings
+from tests.receiver.tcp_proxy import tcp_proxy
+from tests.support import app_client, live_server
+
+KINDS = ["redis", "nats", "amqp"]
+PATIENT = (0.0, *([0.05] * 200))  # retries long enough to outlast a short outage
+SECRET_PW = "s3cret-pw-9271"
+
+
+async def _states(db: Database) -> dict[str, str]:
+    rows = await db.fetchall("SELECT event_id, state FROM deliveries")
+    return {row["event_id"]: row["state"] for row in rows}
+
+
+async def _attempts(db: Database) -> list[dict[str, Any]]:
+    return await db.fetchall("SELECT outcome, error FROM attempts ORDER BY started_at, id")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_event_arrives_once_with_the_documented_fields(
+    kind: str, db: Database, settings: Settings
+) -> None:
+    settings = fast_settings(settings)
+    async with broker(kind) as reader, fanout(db, settings) as fo:
+        await fo.subs.create(reader.url(), kind)
+        event = await complete(db, provider="foxapi")
+        await fo.drain(lambda: _all_delivered(db, 1))
+        [message] = await reader.messages()
+    row = await db.fetchone("SELECT payload FROM events WHERE id = ?", event["id"])
+    assert row is not None
+    assert message.body == row["payload"].encode()  # the webhook body, byte for byte
+    assert (message.event_id, message.type) == (event["id"], "task.succeeded")
+    assert json.loads(message.body)["data"]["provider"] == "foxapi"
+    if kind == "amqp":
+        assert message.extra == {"content_type": "application/json", "delivery_mode": 2,
+                                 "routing_key": "task.succeeded"}  # fmt: skip
+
+
+async def _all_delivered(db: Database, n: int) -> bool:
+    states = [row["state"] for row in await db.fetchall("SELECT state FROM deliveries")]
+    return states == ["delivered"] * n
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_broker_down_then_up_delivers_after_the_restart_and_replay_resends(
+    kind: str, db: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = fast_settings(settings, delivery_retry_schedule_s=PATIENT, delivery_timeout_s=5.0)
+    recorder = Recorder()
+    auth = "guest:guest@" if kind == "amqp" else f"default:{SECRET_PW}@"
+    async with (
+        broker(kind) as reader,
+        tcp_proxy(HOST, BROKERS[kind]) as proxy,
+        live_server(recorder.app()) as base,
+        fanout(db, settings) as fo,
+    ):
+        if kind == "nats":
+            auth = ""  # the shared NATS server has no accounts
+        await fo.subs.create(reader.url(port=proxy.port, auth=auth), kind)
+        await fo.subs.create(f"{base}/hook", "webhook")
+        first = await complete(db)
+        await fo.drain(lambda: _all_delivered(db, 2))  # the connection is now pooled
+        await proxy.stop()
+        second = await complete(db, "failed")
+        await fo.drain(lambda: _failed_once(db))
+        assert len(recorder.received) == 2  # the webhook did not wait for the broker
+        await proxy.start()
+        await fo.drain(lambda: _all_delivered(db, 4), timeout_s=30)
+        assert [m.event_id for m in await reader.messages()] == [first["id"], second["id"]]
+        await replay_event(db, first["id"])
+        await fo.drain(lambda: _all_delivered(db, 6))
+        again = await reader.messages()
+    ids = [m.event_id for m in again]
+    if kind == "nats":  # JetStream's duplicate window drops the re-send of a published id
+        assert ids == [first["id"], second["id"]]
+    else:
+        assert ids == [first["id"], second["id"], first["id"]]
+        assert again[2].body == again[0].body
+    failures = [a for a in await _attempts(db) if a["outcome"] == "retry"]
+    assert failures and all(kind in a["error"] for a in failures)
+    assert SECRET_PW not in caplog.text + json.dumps(failures)
+
+
+async def _failed_once(db: Database) -> bool:
+    return any(a["outcome"] == "retry" for a in await _attempts(db))
+
+
+async def test_nats_refuses_a_subject_without_stream_unless_asked_to_create_one(
+    db: Database, settings: Settings
+) -> None:
+    await require("nats")
+    async with fanout(db, settings) as fo, broker("nats") as reader:
+        subject, stream = unique("th.nostream."), unique("THNEW_")
+        url = f"nats://{HOST}:{BROKERS['nats']}?subject={subject}"
+        with pytest.raises(Exception, match="no JetStream stream covers subject") as info:
+            await fo.subs.create(url, "nats")
+        assert getattr(info.value, "field", None) == "url"
+        made = await fo.subs.create(f"{url}&create_stream={stream}", "nats")
+        assert made["kind"] == "nats"
+        await fo.subs.create(reader.url(), "nats")  # an existing stream is found
+    import nats
+
+    client = await nats.connect(f"nats://{HOST}:{BROKERS['nats']}")
+    try:
+        js = client.jetstream()
+        assert await js.find_stream_name_by_subject(subject) == stream
+        await js.delete_stream(stream)
+    finally:
+        await client.close()
+
+
+BAD_URLS = [
+    ("redis", "http://127.0.0.1:6379/0", "must start with redis:// or rediss://"),
+    ("redis", "redis:///0?stream=x", "no host"),
+    ("redis", "redis://127.0.0.1:99999/0", "invalid port"),
+    ("redis", "redis://127.0.0.1:6379/0?stream=x&colour=red", "option 'colour' is unknown"),
+    ("redis", "redis://127.0.0.1:6379/zero", "database number"),
+    ("redis", "redis://127.0.0.1:6379/0?maxlen=-3", "maxlen"),
+    ("nats", "https://127.0.0.1:4222", "must start with nats:// or tls://"),
+    ("nats", "nats://:4222?subject=a", "no host"),
+    ("nats", "nats://127.0.0.1:port?subject=a", "invalid port"),
+    ("nats", "nats://127.0.0.1:4222?topic=a", "option 'topic' is unknown"),
+    ("nats", "nats://127.0.0.1:4222?subject=a.*", "not a literal NATS subject"),
+    ("amqp", "rabbitmq://guest:guest@127.0.0.1:5672/", "must start with amqp:// or amqps://"),
+    ("amqp", "amqp://guest:guest@:5672/", "no host"),
+    ("amqp", "amqp://guest:guest@127.0.0.1:0x10/", "invalid port"),
+    ("amqp", "amqp://guest:guest@127.0.0.1:5672/?queue=q", "option 'queue' is unknown"),
+    ("amqp", "amqp://guest:guest@127.0.0.1:5672/?exchange=x&exchange=y", "given once"),
+]
+
+
+@pytest.mark.parametrize(("kind", "url", "says"), BAD_URLS)
+async def test_bad_urls_are_refused_with_422_naming_the_field(
+    kind: str, url: str, says: str, settings: Settings
+) -> None:
+    app = create_app(settings, [FanoutPlugin()])
+    async with app_client(app) as client:
+        answer = await client.post("/api/subscribers", json={"url": url, "kind": kind})
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["field"] == "url" and says in error["message"], error
+    assert "guest:guest" not in answer.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_ssrf_guard_and_plaintext_rule_apply_to_brokers(
+    kind: str, settings: Settings
+) -> None:
+    port = BROKERS[kind]
+    url = {"redis": f"redis://127.0.0.1:{port}/0", "nats": f"nats://127.0.0.1:{port}",
+           "amqp": f"amqp://guest:guest@127.0.0.1:{port}/"}[kind]  # fmt: skip
+    strict = settings.replace(allow_private_subscribers=False)
+    plain = settings.replace(allow_http_subscribers=False)
+    async with app_client(create_app(strict, [FanoutPlugin()])) as client:
+        answer = await client.post("/api/subscribers", json={"url": url, "kind": kind})
+        assert answer.status_code == 422 and "loopback" in answer.json()["error"]["message"]
+    async with app_client(create_app(plain, [FanoutPlugin()])) as client:
+        answer = await client.post("/api/subscribers", json={"url": url, "kind": kind})
+        assert answer.status_code == 422 and "unencrypted" in answer.json()["error"]["message"]
+
+
+async def test_credentials_are_encrypted_and_redacted_in_the_api(
+    db: Database, settings: Settings
+) -> None:
+    await require("redis")
+    settings = fast_settings(settings)
+    url = f"redis://default:{SECRET_PW}@{HOST}:{BROKERS['redis']}/0?stream={unique('th.')}"
+    app = create_app(settings, [FanoutPlugin()])
+    async with app_client(app) as client:
+        made = await client.post("/api/subscribers", json={"url": url, "kind": "redis"})
+        assert made.status_code == 201, made.text
+        sub = made.json()
+        shown = [made.text, (await client.get("/api/subscribers")).text,
+                 (await client.get(f"/api/subscribers/{sub['id']}")).text]  # fmt: skip
+        runtime_db = app.state.runtime.db
+        row = await runtime_db.fetchone("SELECT * FROM subscribers WHERE id = ?", sub["id"])
+    assert sub["url"] == url.replace(SECRET_PW, "***") and sub["secret"] is None
+    assert all(SECRET_PW not in text for text in shown)
+    assert SECRET_PW not in json.dumps({k: v for k, v in row.items() if k != "secret_enc"})
+    assert SecretBox(settings.secret_key).decrypt(row["secret_enc"], sub["id"]) == url
+
+
+async def test_a_broken_broker_counts_as_failed_and_is_dead_lettered_after_the_schedule(
+    db: Database, settings: Settings
+) -> None:
+    await require("redis")
+    settings = fast_settings(settings)
+    async with tcp_proxy(HOST, BROKERS["redis"]) as proxy, fanout(db, settings) as fo:
+        await proxy.stop()
+        await fo.subs.create(f"redis://{HOST}:{proxy.port}/0?stream={unique('th.')}", "redis")
+        event = await complete(db)
+
+        async def dead() -> bool:
+            return (await _states(db)).get(event["id"]) == "dead"
+
+        await fo.drain(dead)
+    outcomes = [a["outcome"] for a in await _attempts(db)]
+    assert outcomes == ["retry", "retry", "dead"]  # FAST_SCHEDULE: 3 attempts, as for webhooks
