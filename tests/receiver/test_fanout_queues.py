@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +16,10 @@ from receiver.fanout import FanoutPlugin
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
 from receiver.store.deliveries import replay_event
-from tests.receiver.broker_support import BROKERS, HOST, broker, require, unique
+from tests.receiver.broker_support import BROKERS, HOST, broker, require, unique, unreachable
 from tests.receiver.fanout_support import Recorder, complete, fanout, fast_settings
 from tests.receiver.tcp_proxy import tcp_proxy
+from tests.receiver.test_fanout_cli import taskhook
 from tests.support import app_client, live_server
 
 KINDS = ["redis", "nats", "amqp"]
@@ -97,6 +100,7 @@ async def test_broker_down_then_up_delivers_after_the_restart_and_replay_resends
     failures = [a for a in await _attempts(db) if a["outcome"] == "retry"]
     assert failures and all(kind in a["error"] for a in failures)
     assert SECRET_PW not in caplog.text + json.dumps(failures)
+    assert ":guest@" not in caplog.text  # amqp's password
 
 
 async def _failed_once(db: Database) -> bool:
@@ -214,3 +218,18 @@ async def test_a_broken_broker_counts_as_failed_and_is_dead_lettered_after_the_s
         await fo.drain(dead)
     outcomes = [a["outcome"] for a in await _attempts(db)]
     assert outcomes == ["retry", "retry", "dead"]  # FAST_SCHEDULE: 3 attempts, as for webhooks
+
+
+def test_cli_adds_a_redis_subscriber_and_never_prints_its_password(tmp_path: Path) -> None:
+    if asyncio.run(unreachable("redis")):
+        pytest.skip(asyncio.run(unreachable("redis")) or "")
+    url = f"redis://default:{SECRET_PW}@{HOST}:{BROKERS['redis']}/0?stream=videos"
+    added = taskhook("subscribers", "add", url, "--kind", "redis", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["url"] == url.replace(SECRET_PW, "***")
+    listed = taskhook("subscribers", "list", cwd=tmp_path)
+    assert listed.returncode == 0 and "redis://default:***@" in listed.stdout
+    bad = taskhook("subscribers", "add", "redis://:6379/0", "--kind", "redis", cwd=tmp_path)
+    assert bad.returncode == 2 and "no host" in bad.stderr
+    for run in (added, listed, bad):
+        assert SECRET_PW not in run.stdout + run.stderr
