@@ -138,6 +138,9 @@ class BrokerSink(BaseSink, Generic[Conn]):
 
     url_is_secret = True  # the URL may carry credentials: stored encrypted, shown redacted
     broker: ClassVar[str] = "broker"
+    # a failure drops the subscriber's connection (in-flight publishes on it fail too, and are
+    # retried); a sink whose client heals its own pool of connections says False
+    drop_on_failure: ClassVar[bool] = True
 
     def __init__(self, guard: UrlGuard | None = None) -> None:
         self.guard = guard or UrlGuard()
@@ -177,10 +180,12 @@ class BrokerSink(BaseSink, Generic[Conn]):
             conn = await self._connection(target.subscriber_id, parsed)
             await self._send(conn, parsed, event, body)
         except asyncio.CancelledError:
-            await self._drop(target.subscriber_id)
+            if self.drop_on_failure:
+                await self._drop(target.subscriber_id)
             raise
         except Exception as exc:  # any client failure is a failed attempt, reported
-            await self._drop(target.subscriber_id)
+            if self.drop_on_failure:
+                await self._drop(target.subscriber_id)
             message = scrub(f"{type(exc).__name__}: {exc}", (parsed.password, parsed.username))
             return Verdict("failed", None, f"{self.broker}: {message}".rstrip(": "))
         return Verdict("delivered")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 SCHEMES = {"redis": (6379, False), "rediss": (6379, True)}
 OPTIONS = {"stream": "taskhook.events", "maxlen": ""}
+MAX_CONNECTIONS = 16  # per subscriber
 
 
 class RedisSink(BrokerSink["Redis"]):
@@ -24,6 +25,7 @@ class RedisSink(BrokerSink["Redis"]):
 
     kind = "redis"
     broker = "redis"
+    drop_on_failure = False
 
     @classmethod
     def parse(cls, url: str) -> BrokerUrl:
@@ -48,18 +50,21 @@ class RedisSink(BrokerSink["Redis"]):
 
     async def _open(self, parsed: BrokerUrl, host: str) -> Redis:
         try:
-            from redis.asyncio import Redis
+            from redis.asyncio import BlockingConnectionPool, Connection, Redis, SSLConnection
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
         except ImportError as exc:  # pragma: no cover - the extra is part of [test]
             raise RuntimeError(f"the redis client is missing: {EXTRA_HINT}") from exc
-        # one quick retry (a pooled connection the broker dropped); our schedule does the rest
-        return Redis(
+        # concurrent publishes wait for a free connection; one quick retry covers a pooled
+        # connection the broker dropped (after a restart); our schedule does the rest
+        pool = BlockingConnectionPool(
+            connection_class=SSLConnection if parsed.tls else Connection,
             host=host, port=parsed.port, db=int(parsed.path.strip("/") or "0"),
-            username=parsed.username, password=parsed.password, ssl=parsed.tls,
-            socket_timeout=10, socket_connect_timeout=5, max_connections=8,
-            retry=Retry(NoBackoff(), 1),
+            username=parsed.username, password=parsed.password,
+            socket_timeout=10, socket_connect_timeout=5, retry=Retry(NoBackoff(), 1),
+            max_connections=MAX_CONNECTIONS, timeout=10,
         )  # fmt: skip
+        return Redis.from_pool(pool)
 
     async def _close(self, conn: Redis) -> None:
         await conn.aclose()
