@@ -233,3 +233,42 @@ def test_cli_adds_a_redis_subscriber_and_never_prints_its_password(tmp_path: Pat
     assert bad.returncode == 2 and "no host" in bad.stderr
     for run in (added, listed, bad):
         assert SECRET_PW not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_filters_and_pause_resume_work_for_queue_kinds(
+    kind: str, db: Database, settings: Settings
+) -> None:
+    settings = fast_settings(settings)
+    async with broker(kind) as reader, fanout(db, settings) as fo:
+        sub = await fo.subs.create(reader.url(), kind, {"type": "task.failed"})
+        await complete(db)  # filtered out: no delivery
+        first = await complete(db, "failed")
+        await fo.drain(lambda: _all_delivered(db, 1))
+        await fo.subs.update(sub["id"], {"paused": True})
+        second = await complete(db, "failed")
+        await fo.worker.run_once()
+        assert [m.event_id for m in await reader.messages()] == [first["id"]]  # held
+        await fo.subs.update(sub["id"], {"paused": False})
+        await fo.drain(lambda: _all_delivered(db, 2))
+        assert [m.event_id for m in await reader.messages()] == [first["id"], second["id"]]
+
+
+async def test_the_dashboard_shows_a_queue_subscriber_with_its_password_redacted(
+    settings: Settings,
+) -> None:
+    from receiver.dashboard import DashboardPlugin
+    from tests.support import ADMIN_TOKEN
+
+    await require("redis")
+    url = f"redis://default:{SECRET_PW}@{HOST}:{BROKERS['redis']}/0?stream={unique('th.')}"
+    app = create_app(settings, [FanoutPlugin(), DashboardPlugin()])
+    async with app_client(app, token=None) as client:
+        bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        made = await client.post("/api/subscribers", json={"url": url, "kind": "redis"},
+                                 headers=bearer)  # fmt: skip
+        assert made.status_code == 201, made.text
+        await client.post("/ui/login", data={"token": ADMIN_TOKEN})
+        page = await client.get("/ui/subscribers")
+    assert page.status_code == 200 and made.json()["id"] in page.text
+    assert "redis://default:***@" in page.text and SECRET_PW not in page.text

@@ -49,6 +49,8 @@ async def open_nats(parsed: BrokerUrl, host: str) -> Client:
     token = parsed.username if parsed.username and not parsed.password else None
     return await nats.connect(
         servers=[f"nats://{host}:{parsed.port}"], allow_reconnect=False,
+        # nats-py loops over its servers until they are used up: two quick tries, then fail
+        max_reconnect_attempts=1, reconnect_time_wait=0,
         connect_timeout=CONNECT_TIMEOUT_S, error_cb=_quiet,
         user=None if token else parsed.username, password=parsed.password, token=token,
         tls=ssl.create_default_context() if parsed.tls else None,
