@@ -13,6 +13,7 @@ import pytest
 from receiver.app import create_app
 from receiver.db import Database
 from receiver.fanout import FanoutPlugin
+from receiver.fanout.sinks.broker import redact_credentials, scrub
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
 from receiver.store.deliveries import replay_event
@@ -135,6 +136,7 @@ BAD_URLS = [
     ("redis", "http://127.0.0.1:6379/0", "must start with redis:// or rediss://"),
     ("redis", "redis:///0?stream=x", "no host"),
     ("redis", "redis://127.0.0.1:99999/0", "invalid port"),
+    ("redis", "redis://127.0.0.1:0/0", "invalid port"),
     ("redis", "redis://127.0.0.1:6379/0?stream=x&colour=red", "option 'colour' is unknown"),
     ("redis", "redis://127.0.0.1:6379/zero", "database number"),
     ("redis", "redis://127.0.0.1:6379/0?maxlen=-3", "maxlen"),
@@ -272,3 +274,12 @@ async def test_the_dashboard_shows_a_queue_subscriber_with_its_password_redacted
         page = await client.get("/ui/subscribers")
     assert page.status_code == 200 and made.json()["id"] in page.text
     assert "redis://default:***@" in page.text and SECRET_PW not in page.text
+
+
+def test_credentials_are_redacted_and_scrubbed_from_client_errors() -> None:
+    assert redact_credentials("redis://u:p%40ss@h:1/0?stream=s") == "redis://u:***@h:1/0?stream=s"
+    assert redact_credentials("nats://tok3n@h:4222?subject=a") == "nats://***@h:4222?subject=a"
+    assert redact_credentials("amqp://h:5672/") == "amqp://h:5672/"
+    said = "cannot connect to amqp://guest:pw1@h/ as guest with pw1"
+    assert scrub(said, ("pw1",)) == "cannot connect to amqp://guest:***@h/ as guest with ***"
+    assert scrub("redis://a:b@h failed", ()) == "redis://a:***@h failed"

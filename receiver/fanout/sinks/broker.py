@@ -72,9 +72,11 @@ def parse_broker_url(
         raise InvalidInput(f"url has no host: use {parts.scheme}://host:port", field="url")
     default_port, tls = schemes[parts.scheme]
     try:
-        port = parts.port or default_port
+        port = default_port if parts.port is None else parts.port
     except ValueError:
-        raise InvalidInput("url has an invalid port (use 1-65535)", field="url") from None
+        port = 0
+    if not 0 < port < 65536:
+        raise InvalidInput("url has an invalid port (use 1-65535)", field="url")
     if parts.fragment:
         raise InvalidInput("url must not have a #fragment", field="url")
     return BrokerUrl(
