@@ -12,8 +12,11 @@ import pytest
 
 from receiver.app import create_app
 from receiver.db import Database
+from receiver.errors import InvalidInput
 from receiver.fanout import FanoutPlugin
 from receiver.fanout.sinks.broker import redact_credentials, scrub
+from receiver.fanout.sinks.redis import RedisSink
+from receiver.fanout.ssrf import UrlGuard
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
 from receiver.store.deliveries import replay_event
@@ -283,3 +286,12 @@ def test_credentials_are_redacted_and_scrubbed_from_client_errors() -> None:
     said = "cannot connect to amqp://guest:pw1@h/ as guest with pw1"
     assert scrub(said, ("pw1",)) == "cannot connect to amqp://guest:***@h/ as guest with ***"
     assert scrub("redis://a:b@h failed", ()) == "redis://a:***@h failed"
+
+
+async def test_a_kind_whose_client_is_not_installed_is_refused_naming_the_extra() -> None:
+    class Missing(RedisSink):
+        client_module = "no_such_client_module_for_taskhook"
+
+    with pytest.raises(InvalidInput, match=r"pip install 'taskhook\[queues\]'") as info:
+        await Missing.vet("redis://127.0.0.1:6379/0", UrlGuard(allow_http=True))
+    assert info.value.field == "kind"

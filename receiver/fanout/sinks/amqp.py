@@ -42,6 +42,7 @@ class AmqpSink(BrokerSink[AmqpLink]):
 
     kind = "amqp"
     broker = "amqp"
+    client_module = "aio_pika"
 
     @classmethod
     def parse(cls, url: str) -> BrokerUrl:

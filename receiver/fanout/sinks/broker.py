@@ -9,6 +9,7 @@ broker confirmed it; any failure drops that connection, so the next attempt reco
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import re
 from collections.abc import Mapping
@@ -143,6 +144,7 @@ class BrokerSink(BaseSink, Generic[Conn]):
     # a failure drops the subscriber's connection (in-flight publishes on it fail too, and are
     # retried); a sink whose client heals its own pool of connections says False
     drop_on_failure: ClassVar[bool] = True
+    client_module: ClassVar[str] = ""  # the client library, from the queues extra
 
     def __init__(self, guard: UrlGuard | None = None) -> None:
         self.guard = guard or UrlGuard()
@@ -162,9 +164,19 @@ class BrokerSink(BaseSink, Generic[Conn]):
     @classmethod
     async def vet(cls, url: str, guard: UrlGuard) -> None:
         """Validate a new subscriber's URL (syntax, plaintext, SSRF); 422 naming the field."""
+        cls.check_client()
         parsed = cls.parse(url)
         check_plaintext(guard, parsed, cls.tls_scheme())
         await vet_address(guard, parsed)
+
+    @classmethod
+    def check_client(cls) -> None:
+        """Refuse a subscriber whose client library is not installed."""
+        if cls.client_module and importlib.util.find_spec(cls.client_module) is None:
+            raise InvalidInput(
+                f"{cls.kind} subscribers need the {cls.client_module} client: {EXTRA_HINT}",
+                field="kind",
+            )
 
     @classmethod
     def tls_scheme(cls) -> str:

@@ -81,6 +81,7 @@ class NatsSink(BrokerSink["Client"]):
 
     kind = "nats"
     broker = "nats"
+    client_module = "nats"
 
     @classmethod
     def parse(cls, url: str) -> BrokerUrl:
@@ -103,6 +104,7 @@ class NatsSink(BrokerSink["Client"]):
     @classmethod
     async def vet(cls, url: str, guard: UrlGuard) -> None:
         """Also: a JetStream stream must cover the subject (or create_stream creates one)."""
+        cls.check_client()
         parsed = cls.parse(url)
         check_plaintext(guard, parsed, cls.tls_scheme())
         await vet_address(guard, parsed)

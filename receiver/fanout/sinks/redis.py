@@ -25,6 +25,7 @@ class RedisSink(BrokerSink["Redis"]):
 
     kind = "redis"
     broker = "redis"
+    client_module = "redis"
     drop_on_failure = False
 
     @classmethod
