@@ -295,3 +295,14 @@ async def test_a_kind_whose_client_is_not_installed_is_refused_naming_the_extra(
     with pytest.raises(InvalidInput, match=r"pip install 'taskhook\[queues\]'") as info:
         await Missing.vet("redis://127.0.0.1:6379/0", UrlGuard(allow_http=True))
     assert info.value.field == "kind"
+
+
+async def test_nats_refuses_a_broker_it_cannot_reach_to_check_the_stream(
+    db: Database, settings: Settings
+) -> None:
+    from tests.support import free_port
+
+    async with fanout(db, settings) as fo:
+        with pytest.raises(InvalidInput, match=r"cannot reach NATS at 127\.0\.0\.1") as info:
+            await fo.subs.create(f"nats://u:{SECRET_PW}@127.0.0.1:{free_port()}?subject=a", "nats")
+    assert info.value.field == "url" and SECRET_PW not in str(info.value)

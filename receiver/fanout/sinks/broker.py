@@ -26,6 +26,7 @@ from receiver.fanout.ssrf import ForbiddenAddress, UrlGuard
 log = logging.getLogger(__name__)
 EXTRA_HINT = "install the queues extra: pip install 'taskhook[queues]'"
 Conn = TypeVar("Conn")
+CLOSE_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ def scrub(text: str, secrets: tuple[str | None, ...]) -> str:
         if secret:
             text = text.replace(secret, "***")
     return re.sub(r"(://[^:/@\s]*:)[^@\s]+@", r"\1***@", text)
+
+
+def secrets_of(url: BrokerUrl) -> tuple[str | None, ...]:
+    """What must never be shown: the password, or a user name standing alone (a token)."""
+    return (url.password,) if url.password else (url.username,)
 
 
 def parse_broker_url(
@@ -189,7 +195,10 @@ class BrokerSink(BaseSink, Generic[Conn]):
 
     async def publish(self, target: Target, event: Mapping[str, Any], body: bytes) -> Verdict:
         """Publish `body`; `delivered` once the broker confirmed it, else `failed`."""
-        parsed = self.parse(target.url)
+        try:
+            parsed = self.parse(target.url)
+        except InvalidInput as exc:  # stored before a rule tightened: fails until replaced
+            return Verdict("failed", None, f"{self.broker}: {exc.message}")
         try:
             conn = await self._connection(target.subscriber_id, parsed)
             await self._send(conn, parsed, event, body)
@@ -200,7 +209,7 @@ class BrokerSink(BaseSink, Generic[Conn]):
         except Exception as exc:  # any client failure is a failed attempt, reported
             if self.drop_on_failure:
                 await self._drop(target.subscriber_id)
-            message = scrub(f"{type(exc).__name__}: {exc}", (parsed.password, parsed.username))
+            message = scrub(f"{type(exc).__name__}: {exc}", secrets_of(parsed))
             return Verdict("failed", None, f"{self.broker}: {message}".rstrip(": "))
         return Verdict("delivered")
 
@@ -221,8 +230,9 @@ class BrokerSink(BaseSink, Generic[Conn]):
         if conn is None:
             return
         try:
-            await self._close(conn)
-        except Exception as exc:  # closing a broken connection may fail too
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self._close(conn)
+        except Exception as exc:  # closing a broken connection may fail (or hang) too
             log.debug("closing %s connection of %s: %r", self.broker, sub_id, exc)
 
     async def aclose(self) -> None:

@@ -22,6 +22,7 @@ from receiver.fanout.sinks.broker import (
     connect_host,
     parse_broker_url,
     scrub,
+    secrets_of,
     vet_address,
 )
 from receiver.fanout.ssrf import UrlGuard
@@ -111,7 +112,7 @@ class NatsSink(BrokerSink["Client"]):
         try:
             client = await open_nats(parsed, await connect_host(guard, parsed))
         except Exception as exc:  # unreachable, refused, bad credentials: say which
-            detail = scrub(f"{type(exc).__name__}: {exc}", (parsed.password, parsed.username))
+            detail = scrub(f"{type(exc).__name__}: {exc}", secrets_of(parsed))
             raise InvalidInput(
                 f"url: cannot reach NATS at {parsed.host}:{parsed.port} to check the "
                 f"subject's stream ({detail})",
