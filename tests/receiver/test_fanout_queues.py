@@ -14,7 +14,10 @@ from receiver.app import create_app
 from receiver.db import Database
 from receiver.errors import InvalidInput
 from receiver.fanout import FanoutPlugin
+from receiver.fanout.sinks.amqp import AmqpSink
+from receiver.fanout.sinks.base import Target
 from receiver.fanout.sinks.broker import redact_credentials, scrub
+from receiver.fanout.sinks.nats import NatsSink
 from receiver.fanout.sinks.redis import RedisSink
 from receiver.fanout.ssrf import UrlGuard
 from receiver.secretbox import SecretBox
@@ -306,3 +309,21 @@ async def test_nats_refuses_a_broker_it_cannot_reach_to_check_the_stream(
         with pytest.raises(InvalidInput, match=r"cannot reach NATS at 127\.0\.0\.1") as info:
             await fo.subs.create(f"nats://u:{SECRET_PW}@127.0.0.1:{free_port()}?subject=a", "nats")
     assert info.value.field == "url" and SECRET_PW not in str(info.value)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_connection_left_idle_is_closed_and_reopened_on_demand(kind: str) -> None:
+    sink_class = {"redis": RedisSink, "nats": NatsSink, "amqp": AmqpSink}[kind]
+    sink = sink_class(UrlGuard(allow_http=True, allow_private=True), idle_close_s=0.0)
+    event = {"id": "evt_idle", "type": "task.succeeded"}
+    async with broker(kind) as reader:
+        url = reader.url()
+        try:
+            for sub_id in ("sub_a", "sub_b", "sub_a"):
+                verdict = await sink.publish(Target(sub_id, kind, url, url), event, b"{}")
+                assert verdict.outcome == "delivered", verdict
+                assert sink.open_connections() == {sub_id}  # the other one was idle: closed
+        finally:
+            await sink.aclose()
+        assert sink.open_connections() == set()
+        assert len(await reader.messages()) == (1 if kind == "nats" else 3)  # nats: same id

@@ -12,6 +12,7 @@ import asyncio
 import importlib.util
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 EXTRA_HINT = "install the queues extra: pip install 'taskhook[queues]'"
 Conn = TypeVar("Conn")
 CLOSE_TIMEOUT_S = 2.0
+IDLE_CLOSE_S = 300.0  # a subscriber's connection unused this long is closed (removed, paused)
 
 
 @dataclass(frozen=True)
@@ -152,10 +154,18 @@ class BrokerSink(BaseSink, Generic[Conn]):
     drop_on_failure: ClassVar[bool] = True
     client_module: ClassVar[str] = ""  # the client library, from the queues extra
 
-    def __init__(self, guard: UrlGuard | None = None) -> None:
+    def __init__(
+        self, guard: UrlGuard | None = None, *, idle_close_s: float = IDLE_CLOSE_S
+    ) -> None:
         self.guard = guard or UrlGuard()
+        self.idle_close_s = idle_close_s
         self._conns: dict[str, Conn] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._used: dict[str, float] = {}
+
+    def open_connections(self) -> set[str]:
+        """The subscribers this sink holds a connection for."""
+        return set(self._conns)
 
     @classmethod
     def parse(cls, url: str) -> BrokerUrl:
@@ -199,6 +209,8 @@ class BrokerSink(BaseSink, Generic[Conn]):
             parsed = self.parse(target.url)
         except InvalidInput as exc:  # stored before a rule tightened: fails until replaced
             return Verdict("failed", None, f"{self.broker}: {exc.message}")
+        self._used[target.subscriber_id] = time.monotonic()
+        await self._close_idle(but=target.subscriber_id)
         try:
             conn = await self._connection(target.subscriber_id, parsed)
             await self._send(conn, parsed, event, body)
@@ -224,6 +236,16 @@ class BrokerSink(BaseSink, Generic[Conn]):
             conn = await self._open(parsed, await connect_host(self.guard, parsed))
             self._conns[sub_id] = conn
             return conn
+
+    async def _close_idle(self, *, but: str) -> None:
+        now = time.monotonic()
+        for sub_id, used in list(self._used.items()):
+            if sub_id != but and now - used > self.idle_close_s:
+                del self._used[sub_id]
+                await self._drop(sub_id)
+                lock = self._locks.get(sub_id)
+                if lock is not None and not lock.locked():
+                    del self._locks[sub_id]
 
     async def _drop(self, sub_id: str) -> None:
         conn = self._conns.pop(sub_id, None)
