@@ -16,7 +16,7 @@ from receiver.errors import InvalidInput
 from receiver.fanout import FanoutPlugin
 from receiver.fanout.sinks.amqp import AmqpSink
 from receiver.fanout.sinks.base import Target
-from receiver.fanout.sinks.broker import redact_credentials, scrub
+from receiver.fanout.sinks.broker_url import redact_credentials, scrub
 from receiver.fanout.sinks.nats import NatsSink
 from receiver.fanout.sinks.redis import RedisSink
 from receiver.fanout.ssrf import UrlGuard

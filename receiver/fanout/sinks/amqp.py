@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from receiver.errors import InvalidInput
-from receiver.fanout.sinks.broker import EXTRA_HINT, BrokerSink, BrokerUrl, parse_broker_url
+from receiver.fanout.sinks.broker import EXTRA_HINT, BrokerSink
+from receiver.fanout.sinks.broker_url import BrokerUrl, parse_broker_url
 
 if TYPE_CHECKING:
     from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange

@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from receiver.errors import InvalidInput
-from receiver.fanout.sinks.broker import (
-    EXTRA_HINT,
-    BrokerSink,
+from receiver.fanout.sinks.broker import EXTRA_HINT, BrokerSink
+from receiver.fanout.sinks.broker_url import (
     BrokerUrl,
     check_plaintext,
     connect_host,

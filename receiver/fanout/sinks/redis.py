@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from receiver.errors import InvalidInput
-from receiver.fanout.sinks.broker import EXTRA_HINT, BrokerSink, BrokerUrl, parse_broker_url
+from receiver.fanout.sinks.broker import EXTRA_HINT, BrokerSink
+from receiver.fanout.sinks.broker_url import BrokerUrl, parse_broker_url
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
