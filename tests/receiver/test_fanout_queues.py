@@ -327,3 +327,19 @@ async def test_a_connection_left_idle_is_closed_and_reopened_on_demand(kind: str
             await sink.aclose()
         assert sink.open_connections() == set()
         assert len(await reader.messages()) == (1 if kind == "nats" else 3)  # nats: same id
+
+
+async def test_redis_maxlen_trims_the_stream_approximately() -> None:
+    sink = RedisSink(UrlGuard(allow_http=True, allow_private=True))
+    async with broker("redis") as reader:
+        url = f"{reader.url()}&maxlen=10"
+        try:
+            for n in range(300):
+                event = {"id": f"evt_{n}", "type": "task.succeeded"}
+                verdict = await sink.publish(Target("sub_trim", "redis", url, url), event, b"{}")
+                assert verdict.outcome == "delivered"
+        finally:
+            await sink.aclose()
+        kept = await reader.messages()
+    assert 10 <= len(kept) < 300  # MAXLEN ~ 10: whole nodes are trimmed, the newest kept
+    assert kept[-1].event_id == "evt_299"
