@@ -1,6 +1,7 @@
 """Fan-out benchmark: callback-to-subscriber latency and deliveries per second, side by side.
 
     .venv/bin/python bench/fanout.py [--subscribers 5] [--rates 25,50] [--seconds 20] [--burst 1000]
+                                     [--queue redis|nats|amqp]  (see bench/fanout_queue.py)
 
 `taskhook serve` (SQLite, its workers as in production) runs in one process; N webhook
 subscribers (small Starlette apps, one uvicorn server per port) run in another and record
@@ -49,6 +50,7 @@ from bench.common import (
     start_taskhook,
     wait_listening,
 )
+from bench.fanout_queue import add_queue_args, queue_phase, report_queue
 
 DELIVERY_CONCURRENCY = 32  # receiver.fanout.worker.DEFAULT_CONCURRENCY
 SEND_CONCURRENCY = 32
@@ -453,9 +455,12 @@ async def run(args: argparse.Namespace, tmp: Path) -> bool:
                 lats.append(await latency_phase(bench, args, rate))
             print(f"burst phase ... ({machine_load()})", flush=True)
             burst = await burst_phase(bench, args)
+            queue = await queue_phase(bench, args)  # --queue KIND: one queue subscriber
         if server.poll() is not None:
             raise SystemExit(f"taskhook serve exited with {server.returncode} during the run")
-        return report(lats, burst, args, len(hooks))
+        ok = report(lats, burst, args, len(hooks))
+        webhook_per_s = burst[0].arrived / burst[0].elapsed_s if burst[0].elapsed_s else 0.0
+        return report_queue(queue, webhook_per_s) and ok
     finally:
         for proc in (server, subs):
             proc.terminate()
@@ -474,6 +479,7 @@ def main() -> None:
         "--drain", type=float, default=60.0, help="seconds to wait for outstanding deliveries"
     )
     parser.add_argument("--keep", type=Path, help="keep the database in this folder")
+    add_queue_args(parser)
     args = parser.parse_args()
     try:
         args.rates = [float(r) for r in args.rates.split(",")]

@@ -33,7 +33,9 @@ def register(sub: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
     add = actions.add_parser("add", help="add a subscriber (prints its secret once)")
-    add.add_argument("url", help="https:// URL receiving the events")
+    add.add_argument(
+        "url", help="https:// URL receiving the events (redis://, nats://, amqp:// for queues)"
+    )
     add.add_argument("--kind", default="webhook", choices=list(SINKS), help="default webhook")
     add.add_argument(
         "--filter", action="append", default=[], metavar="KEY=GLOB",

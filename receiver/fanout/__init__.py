@@ -1,4 +1,4 @@
-"""Fan-out: durable, signed delivery of events to webhooks, Slack and Discord."""
+"""Fan-out: durable delivery of events to webhooks, Slack, Discord and message brokers."""
 
 from __future__ import annotations
 

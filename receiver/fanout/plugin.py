@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute
 
 from receiver.errors import ConfigError
 from receiver.fanout import logfilter
-from receiver.fanout.sinks import build_sinks
+from receiver.fanout.sinks import build_sinks, close_sinks
 from receiver.fanout.ssrf import GuardedTransport, Resolver, UrlGuard, system_resolver
 from receiver.fanout.subscriptions import Subscriptions
 from receiver.fanout.worker import DeliveryWorker
@@ -86,8 +86,10 @@ class FanoutPlugin:
         stack.push_async_callback(client.aclose)
         fanout.subscriptions = subscriptions
         fanout.client = client
+        sinks = build_sinks(guard)
+        stack.push_async_callback(close_sinks, sinks)
         fanout.worker = DeliveryWorker(
-            runtime.db, settings, client, build_sinks(), subscriptions.box, runtime.metrics,
+            runtime.db, settings, client, sinks, subscriptions.box, runtime.metrics,
             batch_size=settings.delivery_concurrency, concurrency=settings.delivery_concurrency,
         )  # fmt: skip
         runtime.runner.add(fanout.worker)

@@ -12,7 +12,7 @@ from receiver.db import Database, Row
 from receiver.errors import InvalidInput, NotFound
 from receiver.fanout.custom_headers import parse_headers, seal
 from receiver.fanout.signing import new_secret
-from receiver.fanout.sinks import SINKS
+from receiver.fanout.sinks import SINKS, BrokerSink
 from receiver.fanout.ssrf import UrlGuard
 from receiver.ids import new_id
 from receiver.secretbox import SecretBox
@@ -109,10 +109,15 @@ class Subscriptions:
         kind = _kind(kind)
         headers = _headers_for(kind, headers_raw)
         if not isinstance(url, str) or not url or len(url) > MAX_URL_CHARS:
-            raise InvalidInput("url must be a https:// URL (at most 2048 characters)", field="url")
+            scheme = kind if issubclass(SINKS[kind], BrokerSink) else "https"
+            raise InvalidInput(
+                f"url must be a {scheme}:// URL (at most 2048 characters)", field="url"
+            )
         spec = parse_filter(filter_raw)
-        await self.guard.check_url(url)
         sink, sub_id = SINKS[kind], new_id("sub")
+        if issubclass(sink, BrokerSink):
+            return await self._create_broker(sink, url, spec, sub_id)
+        await self.guard.check_url(url)
         secret = new_secret() if sink.signed else None
         hidden = url if sink.url_is_secret else secret
         row = await insert_subscriber(
@@ -122,6 +127,17 @@ class Subscriptions:
             headers_enc=seal(self.box, sub_id, headers),
         )  # fmt: skip
         return {**subscriber_to_api(row), "url": url, "secret": secret}
+
+    async def _create_broker(
+        self, sink: type[BrokerSink[Any]], url: str, spec: FilterSpec, sub_id: str
+    ) -> dict[str, Any]:
+        """A redis/nats/amqp subscriber: the URL (credentials) encrypted, shown redacted."""
+        await sink.vet(url, self.guard)
+        row = await insert_subscriber(
+            self.db, sub_id=sub_id, kind=sink.kind, filter_spec=spec,
+            url=sink.shown_url(url), secret_enc=self.box.encrypt(url, sub_id),
+        )  # fmt: skip
+        return {**subscriber_to_api(row), "secret": None}
 
     async def get(self, sub_id: str) -> Row:
         """The subscriber row; NotFound otherwise."""

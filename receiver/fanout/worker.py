@@ -23,6 +23,7 @@ from receiver.db import Database, Executor, Row
 from receiver.fanout.exhausted import note_exhausted
 from receiver.fanout.schedule import next_delay_s
 from receiver.fanout.sinks import Sink, Target, Verdict
+from receiver.fanout.sinks.broker import BrokerSink, publish_within
 from receiver.fanout.targets import target_for
 from receiver.ids import new_id
 from receiver.metrics import Metrics
@@ -154,6 +155,10 @@ class DeliveryWorker:
 
     async def _send(self, sink: Sink, target: Target, event: Row) -> Verdict:
         body = event["payload"].encode()
+        if isinstance(sink, BrokerSink):  # redis / nats / amqp: published, not POSTed
+            return await publish_within(
+                sink, target, loads(event["payload"]), body, self.settings.delivery_timeout_s
+            )
         request = sink.build(target, loads(event["payload"]), body)
         limit_s = self.settings.delivery_timeout_s
         try:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from receiver.db import Database
 from receiver.fanout.plugin import delivery_client, guard_from
-from receiver.fanout.sinks import Sink, build_sinks
+from receiver.fanout.sinks import Sink, build_sinks, close_sinks
 from receiver.fanout.ssrf import Resolver, system_resolver
 from receiver.fanout.subscriptions import Subscriptions
 from receiver.fanout.worker import DeliveryWorker
@@ -120,11 +120,12 @@ async def fanout(
     client = delivery_client(guard, settings.delivery_timeout_s)
     subs = Subscriptions.from_settings(db, settings, guard)
     metrics = Metrics()
-    all_sinks = {**build_sinks(), **(sinks or {})}
+    all_sinks = {**build_sinks(guard), **(sinks or {})}
     worker = DeliveryWorker(db, settings, client, all_sinks, subs.box, metrics, **worker_args)
     try:
         yield Fanout(subs, worker, metrics)
     finally:
+        await close_sinks(all_sinks)
         await client.aclose()
 
 

@@ -20,7 +20,6 @@ from receiver.store.inbox import claim_due
 from receiver.store.tasks import find_by_provider_id
 from receiver.workers import WorkerRunner
 from tests.receiver.callback_helpers import (
-    FAST,
     KIE_KEY,
     add_task,
     count,
