@@ -1,4 +1,5 @@
-"""kie.ai: `POST /api/v1/jobs/createTask` (sora-2-characters) and `GET /api/v1/jobs/recordInfo`.
+"""kie.ai: `POST /api/v1/jobs/createTask` (sora-2-characters and the Sora 2 video models of
+`kie_video`) and `GET /api/v1/jobs/recordInfo`.
 
 Errors are a `code` inside the JSON envelope with HTTP 200 (`{"code": 422, "msg": ...}`).
 Callbacks go to `callBackUrl` when the task ends, signed when a webhook key is configured.
@@ -19,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from dispatcher.emulator import fields
-from dispatcher.emulator.context import emulator
+from dispatcher.emulator import fields, kie_video
+from dispatcher.emulator.context import Emulator, emulator
 from dispatcher.emulator.gate import Rejected, gate, read_json
 from dispatcher.emulator.state import EmuTask, FailReason
 
@@ -68,35 +69,68 @@ async def create_task(request: Request) -> Response:
         return early
     emu = emulator(request)
     try:
-        body = validate(await read_json(request))
+        body = validate(await read_json(request), characters(emu))
     except Rejected as exc:
         return DIALECT.error(200, exc.status, exc.message)
     task_id = "task_" + emu.store.token(32, string.hexdigits[:16])
+    model = body["model"]
+    reasons = REASONS if model == MODEL else kie_video.REASONS
     task = emu.store.create(
-        task_id, provider=NAME, model=MODEL, request=body, reasons=REASONS,
+        task_id, provider=NAME, model=model, request=body, reasons=reasons,
         callback_url=body.get("callBackUrl"),
     )  # fmt: skip
     emu.stats.task(NAME, task_id, "create")
-    emu.sender.schedule(task, functools.partial(callback_payload, key=emu.config.kie_webhook_key))
+    payload = functools.partial(
+        callback_payload, key=emu.config.kie_webhook_key, quirks=emu.config.quirks
+    )
+    emu.sender.schedule(task, payload)
     return JSONResponse({"code": 200, "msg": "success", "data": {"taskId": task_id}})
 
 
-def validate(raw: Any) -> dict[str, Any]:
-    """Check a createTask body as kie documents it."""
+def validate(raw: Any, known_characters: set[str] | None = None) -> dict[str, Any]:
+    """Check a createTask body as kie documents it (per model)."""
     body = fields.require_object(raw)
     model = body.get("model")
-    if model != MODEL:
-        raise Rejected(f"model {model!r} is not supported: this endpoint serves {MODEL}")
+    if model != MODEL and model not in kie_video.MODELS:
+        models = ", ".join((MODEL, *kie_video.MODELS))
+        raise Rejected(f"model {model!r} is not supported: use one of {models}")
     fields.url(body, "callBackUrl", required=False)
+    fields.url(body, "progressCallBackUrl", required=False)
     params = body.get("input")
     if not isinstance(params, dict):
         raise Rejected("input is required and must be an object")
+    if model == MODEL:
+        _character_input(params)
+    else:
+        kie_video.validate_input(str(model), params, known_characters or set())
+    return body
+
+
+def _character_input(params: dict[str, Any]) -> None:
     files = params.get("character_file_url")
     if not isinstance(files, list) or len(files) != 1 or not fields.is_url(files[0]):
         raise Rejected("input.character_file_url must be an array with exactly one video URL")
     for key in ("character_prompt", "safety_instruction"):
-        fields.text(params, key, max_len=MAX_TEXT, prefix="input.")
-    return body
+        _max_text(params, key)
+
+
+def _max_text(params: dict[str, Any], key: str) -> None:
+    """The page's only rule: "Max 5000 characters" (an empty string is allowed)."""
+    value = params.get(key)
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise Rejected(f"input.{key} must be a string", param=f"input.{key}")
+    if len(value) > MAX_TEXT:
+        raise Rejected(f"input.{key} is {len(value)} characters; the limit is {MAX_TEXT}",
+                       param=f"input.{key}")  # fmt: skip
+
+
+def characters(emu: Emulator) -> set[str]:
+    """The character ids this emulator's completed `sora-2-characters` tasks yielded."""
+    now = emu.store.now()
+    return {character_id(task) for task in emu.store.all(NAME)
+            if task.model == MODEL and task.phase(now) == "succeeded"}  # fmt: skip
 
 
 async def record_info(request: Request) -> Response:
@@ -152,16 +186,27 @@ def character_id(task: EmuTask) -> str:
 
 
 def _result_json(task: EmuTask, quirks: bool) -> str:
+    if task.model != MODEL:
+        return kie_video.result_json(task)
     if quirks and task.quirky:
         return json.dumps({"character_id_list": [character_id(task)]})
     return json.dumps({"character_id": character_id(task)})
 
 
-def callback_payload(task: EmuTask, *, key: str | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The callback body (recordInfo's data plus costTime) and its signature headers."""
+def callback_payload(
+    task: EmuTask, *, key: str | None, quirks: bool = False
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The callback body (recordInfo's data plus costTime) and its signature headers.
+
+    With quirks, every other task names itself as `data.task_id` instead of `data.taskId`.
+    """
+    quirky = quirks and task.quirky
     data = record(task, task.due)
     succeeded = data["state"] == "success"
     data["costTime"] = round(task.completed_s - task.created_s)
+    if quirky:
+        # kie's webhook verification guide reads `data.task_id`: send that shape too
+        data["task_id"] = data.pop("taskId")
     body = {
         "code": 200 if succeeded else 501,
         "msg": "success" if succeeded else task.reason.message,

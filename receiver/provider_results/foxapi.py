@@ -15,6 +15,7 @@ from receiver.provider_results.common import (
     unwrap,
     url_list,
 )
+from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
 # foxapi `status` -> taskhook status. Anything else is read as still running.
@@ -55,4 +56,5 @@ def _result(task: Mapping[str, Any]) -> dict[str, Any]:
     first = items[0] if items else {}
     character_id = as_text(first.get("character_id"))
     name = as_text(first.get("name")) or as_text(first.get("character_name"))
-    return result_object(urls, character_id, name if character_id else None)
+    videos, images = split_media(urls)
+    return result_object(videos, character_id, name if character_id else None, images)

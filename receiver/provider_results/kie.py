@@ -13,6 +13,7 @@ from receiver.provider_results.common import (
     result_object,
     url_list,
 )
+from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
 # kie `state` -> taskhook status. Anything else is read as still running.
@@ -79,4 +80,5 @@ def _result(record: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(ids, list) and ids:
             character_id = as_text(ids[0])
     name = as_text(parsed.get("character_name")) or as_text(parsed.get("name"))
-    return result_object(urls, character_id, name)
+    videos, images = split_media(urls)
+    return result_object(videos, character_id, name, image_urls=images)
