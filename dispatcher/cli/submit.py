@@ -2,7 +2,8 @@
 
 Values are JSON when they parse as JSON (numbers, booleans, lists, objects), else text:
 `-p duration=8 -p image_urls='["https://..."]' -p prompt="a fox"`. With `--wait`, a
-progress bar follows the task until it ends; exit 0 on success, 1 when the task failed or
+progress bar follows the task until it ends, and through a `--then-json` chain to its last
+task (printing each task id on the way); exit 0 on success, 1 when a task failed or
 expired, 2 for invalid input.
 """
 
@@ -110,9 +111,56 @@ async def handle(args: argparse.Namespace) -> int:
     url = base_url(args, settings)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
         task = await _post(client, url, body)
-        if args.wait and task["status"] in ACTIVE:
-            task = await _follow(client, url, task, args.interval)
+        if args.wait:
+            steps = _chain_length(then)
+            task = await _follow_chain(client, url, task, args.interval, steps, quiet=args.json)
     return _report(task, as_json=args.json, waited=args.wait)
+
+
+def _chain_length(then: dict[str, Any] | None) -> int:
+    """How many follow-ups a `then` (nested through `then.then`) asks for."""
+    count = 0
+    while isinstance(then, dict):
+        count += 1
+        then = then.get("then")
+    return count
+
+
+async def _follow_chain(
+    client: httpx.AsyncClient,
+    url: str,
+    task: dict[str, Any],
+    interval_s: float,
+    steps: int,
+    *,
+    quiet: bool,
+) -> dict[str, Any]:
+    """Follow `task`, then each follow-up it creates, to the chain's last task."""
+    if task["status"] in ACTIVE:
+        task = await _follow(client, url, task, interval_s)
+    for _ in range(steps):
+        if task["status"] != "succeeded":
+            break
+        child = await _child(client, url, task["id"])
+        if child is None:
+            break
+        if not quiet:
+            _print_task(task)
+            print(f"then: {child['id']} {child['provider']}/{child['model']}")
+        task = await _follow(client, url, child, interval_s) if child["status"] in ACTIVE else child
+    return task
+
+
+async def _child(client: httpx.AsyncClient, url: str, task_id: str) -> dict[str, Any] | None:
+    """The follow-up task `task_id` created, if any (it is stored with its parent's end)."""
+    try:
+        response = await client.get("/api/tasks", params={"parent_id": task_id})
+    except httpx.HTTPError as exc:
+        raise CliError(f"lost contact with taskhook at {url} ({exc!r})") from exc
+    if response.status_code != 200:
+        raise _error_from(response)
+    items: list[dict[str, Any]] = response.json().get("items") or []
+    return items[0] if items else None
 
 
 async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -166,18 +214,25 @@ def _describe(task: dict[str, Any]) -> str:
     return f"{task['id']} {task['provider']}/{task['model']}: {task['status']}"
 
 
+def _print_task(task: dict[str, Any]) -> None:
+    """The task's id, status and result: videos, pictures, character."""
+    print(f"{task['id']}: {task['status']}")
+    result = task.get("result") or {}
+    for video in result.get("video_urls") or []:
+        print(f"video: {video}")
+    for image in result.get("image_urls") or []:
+        print(f"image: {image}")
+    if result.get("character_id"):
+        name = f" ({result['character_name']})" if result.get("character_name") else ""
+        print(f"character: {result['character_id']}{name}")
+
+
 def _report(task: dict[str, Any], *, as_json: bool, waited: bool) -> int:
     code = 1 if task["status"] in ("failed", "expired", "cancelled") else 0
     if as_json:
         print_json(task)
         return code
-    print(f"{task['id']}: {task['status']}")
-    result = task.get("result") or {}
-    for video in result.get("video_urls") or []:
-        print(f"video: {video}")
-    if result.get("character_id"):
-        name = f" ({result['character_name']})" if result.get("character_name") else ""
-        print(f"character: {result['character_id']}{name}")
+    _print_task(task)
     error = task.get("error")
     if error:
         print(f"error: {error.get('message')} [{error.get('code')}]")
