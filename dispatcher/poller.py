@@ -169,7 +169,7 @@ class Poller:
         )  # fmt: skip
 
     async def _complete(self, row: Row, state: ProviderState) -> None:
-        outcome = Outcome(row["id"], state.status, "poll", state.result, state.error)
+        outcome = Outcome(row["id"], state.status, "poll", state.result, state.error, state.cost)
         await self._finish(row, outcome)
 
     async def _expire(self, row: Row, last_status: str) -> None:

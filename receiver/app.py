@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from receiver.auth import AdminAuthMiddleware
+from receiver.cost_meter import CostMeter
 from receiver.db import Database, migrate, open_database
 from receiver.responses import EXCEPTION_HANDLERS
 from receiver.routes import admin_read, health, metrics, tick
@@ -68,6 +69,7 @@ async def _start(
         stack.push_async_callback(db.close)
         await migrate(db)
     runtime = Runtime(settings=settings, db=db)
+    runtime.completion_hooks.append(CostMeter(runtime.metrics))
     writer = runtime.group_writer()
     writer.start()
     stack.push_async_callback(writer.close)

@@ -17,7 +17,8 @@ class ProviderState:
 
     `status` is one of ACTIVE or FINAL (never the provider's own word). `result` is
     `{"video_urls": [...], "character_id": ..., "character_name": ...}` when succeeded;
-    `error` is `{"code": ..., "message": ...}` when failed.
+    `error` is `{"code": ..., "message": ...}` when failed. `cost` is what the provider
+    reported the task cost (`receiver.provider_results.cost`), or None.
     """
 
     provider_task_id: str
@@ -26,6 +27,7 @@ class ProviderState:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     raw: dict[str, Any] | None = None
+    cost: dict[str, Any] | None = None
 
     @property
     def is_final(self) -> bool:

@@ -21,6 +21,8 @@ class EmulatorConfig:
     - `seed`: seeds ids and failure draws (None = unpredictable).
     - `estimated_time_s`: foxapi `task_info.estimated_time`; None = `delay_s`.
     - `callback_delay_s`: extra wait between the final state and its callback.
+    - `kie_credits`: the kie account's starting credits (`GET /api/v1/chat/credit` answers
+      them minus what succeeded kie tasks consumed).
     - `quirks`: serve the alternative shapes seen in the wild on every other task (kie
       `message` instead of `msg` and `character_id_list`; foxapi `output` instead of `results`).
     """
@@ -33,6 +35,7 @@ class EmulatorConfig:
     estimated_time_s: float | None = None
     callback_delay_s: float = 0.0
     quirks: bool = False
+    kie_credits: float = 1000.0
     callback_retries: int = DEFAULT_CALLBACK_RETRIES
     callback_timeout_s: float = DEFAULT_CALLBACK_TIMEOUT_S
 

@@ -59,7 +59,29 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/api/v1/jobs/createTask", create_task, methods=["POST"]),
         Route("/api/v1/jobs/recordInfo", record_info, methods=["GET"]),
+        Route("/api/v1/chat/credit", credit, methods=["GET"]),
     ]
+
+
+async def credit(request: Request) -> Response:
+    """kie's Common API "Get Remaining Credits": `{"code": 200, "msg", "data": <credits>}`."""
+    early = await gate(request, DIALECT, "credit")
+    if early is not None:
+        return early
+    emu = emulator(request)
+    now = emu.store.now()
+    used = sum(task_credits(t) for t in emu.store.all(NAME) if t.phase(now) == "succeeded")
+    remaining = emu.config.kie_credits - used
+    data = int(remaining) if remaining == int(remaining) else round(remaining, 2)
+    return JSONResponse({"code": 200, "msg": "success", "data": data})
+
+
+def task_credits(task: EmuTask) -> int:
+    """Credits a task consumes (emulator prices: 1 per character, 20 or 30 per video)."""
+    if task.model == MODEL:
+        return 1
+    frames = (task.request.get("input") or {}).get("n_frames")
+    return 30 if frames == "15" else 20
 
 
 async def create_task(request: Request) -> Response:
@@ -204,6 +226,9 @@ def callback_payload(
     data = record(task, task.due)
     succeeded = data["state"] == "success"
     data["costTime"] = round(task.completed_s - task.created_s)
+    # NOTES.md: kie callbacks carry "credit fields" (names unconfirmed; taskhook reads any
+    # numeric field whose name contains "credit")
+    data["consumeCredits"] = task_credits(task) if succeeded else 0
     if quirky:
         # kie's webhook verification guide reads `data.task_id`: send that shape too
         data["task_id"] = data.pop("taskId")

@@ -19,6 +19,7 @@ from receiver.clock import now_ms
 from receiver.db import Row
 from receiver.errors import DuplicateKey
 from receiver.provider_results.common import as_text
+from receiver.provider_results.cost import with_reported_cost
 from receiver.provider_state import ProviderState
 from receiver.runtime import Runtime
 from receiver.store.audit import purge_callbacks
@@ -126,6 +127,7 @@ class InboxWorker:
             await self._apply(row, task, reported, confirmed=False)
             return
         state, confirmed = await self._confirm(source, row["provider_task_id"], reported)
+        state = with_reported_cost(state, reported)
         if task is None:
             task = await self._external_task(row, state)
         await self._apply(row, task, state, confirmed=confirmed)
@@ -181,7 +183,8 @@ class InboxWorker:
         event = None
         async with runtime.db.transaction() as tx:
             if state.is_final:
-                outcome = Outcome(task["id"], state.status, "callback", state.result, state.error)
+                outcome = Outcome(task["id"], state.status, "callback", state.result, state.error,
+                                  state.cost)  # fmt: skip
                 event = await record_completion_in(tx, outcome, hooks=runtime.completion_hooks)
             else:
                 await update_progress(tx, task["id"], status=state.status, progress=state.progress)

@@ -15,6 +15,7 @@ from receiver.provider_results.common import (
     unwrap,
     url_list,
 )
+from receiver.provider_results.cost import cost_object, numeric_units
 from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
@@ -42,7 +43,9 @@ def parse_foxapi_task(obj: Mapping[str, Any]) -> ProviderState:
     error = None
     if status == "failed":
         error = error_from(task.get("error") or task.get("message"), "foxapi")
-    return ProviderState(task_id, status, progress, result, error, raw=task)
+    usage = numeric_units(as_dict(task.get("usage")))
+    return ProviderState(task_id, status, progress, result, error, raw=task,
+                         cost=cost_object(usage, None))  # fmt: skip
 
 
 def _result(task: Mapping[str, Any]) -> dict[str, Any]:

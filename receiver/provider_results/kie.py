@@ -13,6 +13,7 @@ from receiver.provider_results.common import (
     result_object,
     url_list,
 )
+from receiver.provider_results.cost import cost_object, number, numeric_units, span_s
 from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
@@ -49,7 +50,7 @@ def parse_kie_record(data: Mapping[str, Any]) -> ProviderState:
     error = None
     if status == "failed":
         error = error_object(record.get("failCode"), record.get("failMsg"), "kie")
-    return ProviderState(task_id, status, progress, result, error, raw=record)
+    return ProviderState(task_id, status, progress, result, error, raw=record, cost=_cost(record))
 
 
 def parse_kie_callback(body: Mapping[str, Any]) -> ProviderState:
@@ -67,6 +68,14 @@ def parse_kie_callback(body: Mapping[str, Any]) -> ProviderState:
             record.setdefault("failCode", top.get("code"))
             record.setdefault("failMsg", top.get("msg") or top.get("message"))
     return parse_kie_record(record)
+
+
+def _cost(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Credit fields as reported; `costTime` (s), else completeTime - createTime (ms)."""
+    duration = number(record.get("costTime"))
+    if duration is None:
+        duration = span_s(record.get("createTime"), record.get("completeTime"), scale=1000)
+    return cost_object(numeric_units(record, only_credit_keys=True), duration)
 
 
 def _result(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from receiver.provider_results.common import (
     result_object,
     unwrap,
 )
+from receiver.provider_results.cost import cost_object, numeric_units, span_s
 from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
@@ -48,7 +49,10 @@ def parse_toapis_task(obj: Mapping[str, Any], *, character: bool = False) -> Pro
     error = None
     if status == "failed":
         error = error_from(task.get("error") or task.get("message"), "toapis")
-    return ProviderState(task_id, status, progress, result, error, raw=task)
+    usage = numeric_units(as_dict(task.get("usage")))
+    duration = span_s(task.get("created_at"), task.get("completed_at"))
+    cost = cost_object(usage, duration) if status in ("succeeded", "failed") else None
+    return ProviderState(task_id, status, progress, result, error, raw=task, cost=cost)
 
 
 def _result(task: Mapping[str, Any], task_id: str, character: bool) -> dict[str, Any]:

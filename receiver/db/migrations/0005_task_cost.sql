@@ -1,0 +1,3 @@
+-- What the provider reported a task cost (JSON: {"units": {...}, "duration_s": ...}).
+
+ALTER TABLE tasks ADD COLUMN cost TEXT;
