@@ -69,3 +69,24 @@ async def accounts(client: httpx.AsyncClient, settings: Settings) -> list[Provid
     """Every configured provider, credits read concurrently."""
     names = sorted(settings.providers)
     return list(await asyncio.gather(*(account(client, settings.provider(n)) for n in names)))
+
+
+class AccountsCache:
+    """`accounts()` remembered for `ttl_s`, so a live dashboard does not ask on every refresh."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: Settings, ttl_s: float = 60.0) -> None:
+        self._client = client
+        self._settings = settings
+        self._ttl_s = ttl_s
+        self._found: list[dict[str, object]] = []
+        self._at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> list[dict[str, object]]:
+        """Every provider's row (`ProviderAccount.to_json()`), at most `ttl_s` old."""
+        async with self._lock:
+            now = asyncio.get_running_loop().time()
+            if self._at is None or now - self._at >= self._ttl_s:
+                self._found = [a.to_json() for a in await accounts(self._client, self._settings)]
+                self._at = now
+            return self._found

@@ -44,7 +44,17 @@ def _query(request: Request, names: tuple[str, ...]) -> dict[str, str]:
 async def overview_page(request: Request) -> Response:
     """`/ui/`: tasks per status and deliveries over 24 h, queue depths now."""
     found = await queries.overview(_db(request))
-    return _page(request, "overview", overview=found, statuses=STATUS_ORDER)
+    accounts = await provider_accounts(request)
+    return _page(request, "overview", overview=found, statuses=STATUS_ORDER, accounts=accounts)
+
+
+async def provider_accounts(request: Request) -> list[dict[str, Any]]:
+    """Each provider's base URL, key and credits, when the dispatcher part is running."""
+    reader = request.app.state.runtime.services.get("provider_accounts")
+    if reader is None:
+        return []
+    found: list[dict[str, Any]] = await reader()
+    return found
 
 
 async def tasks_page(request: Request) -> Response:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+
 from receiver.provider_results import parse_foxapi_task, parse_kie_callback, parse_toapis_task
 from receiver.provider_results.cost import with_reported_cost
 from receiver.settings import Settings
@@ -93,3 +95,24 @@ async def test_providers_command_lists_keys_and_kie_credits(tmp_path: Path) -> N
     assert rows["foxapi"]["key_set"] is False and rows["foxapi"]["credits"] is None
     assert set(rows) == {"kie", "foxapi", "toapis"}
     assert "250" in table and f"{emu}/kie" in table
+
+
+async def test_dashboard_shows_cost_pictures_and_kie_credits(settings: Settings) -> None:
+    async with (
+        emulator(delay_s=0.2, kie_credits=500) as emu,
+        taskhook(settings.replace(**FAST), emu) as th,
+    ):
+        fox = await submit(th, "foxapi", "sora-2", {"prompt": "waves"})
+        character = await submit(th, "toapis", "sora-2", {"url": CLIP, "timestamps": "1,3"})
+        for task in (fox, character):
+            await finished(th, task["id"])
+        async with httpx.AsyncClient(base_url=str(th.base_url)) as browser:
+            login = await browser.post("/ui/login", data={"token": ADMIN_TOKEN, "next": "/ui/"})
+            assert login.status_code == 303
+            overview = (await browser.get("/ui/")).text
+            fox_page = (await browser.get(f"/ui/tasks/{fox['id']}")).text
+            character_page = (await browser.get(f"/ui/tasks/{character['id']}")).text
+    assert 'id="providers"' in overview and "500 credits" in overview
+    assert "1 credits" in fox_page  # foxapi usage
+    assert '<img src="https://cdn.emulator.example/toapis/' in character_page
+    assert "<video" not in character_page
