@@ -169,7 +169,8 @@ class Poller:
         )  # fmt: skip
 
     async def _complete(self, row: Row, state: ProviderState) -> None:
-        outcome = Outcome(row["id"], state.status, "poll", state.result, state.error, state.cost)
+        outcome = Outcome(row["id"], state.status, "poll", state.result, state.error, state.cost,
+                          state.expires_at_ms)  # fmt: skip
         await self._finish(row, outcome)
 
     async def _expire(self, row: Row, last_status: str) -> None:

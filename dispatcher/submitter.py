@@ -194,7 +194,13 @@ class Submitter:
         self._dispatch.poll_timer.arm(now + int(first_s * 1000))
         if state is not None and state.is_final:
             outcome = Outcome(
-                row["id"], state.status, "poll", state.result, state.error, state.cost
+                row["id"],
+                state.status,
+                "poll",
+                state.result,
+                state.error,
+                state.cost,
+                state.expires_at_ms,
             )
             await self._complete(row, outcome)
 

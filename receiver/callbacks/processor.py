@@ -184,7 +184,7 @@ class InboxWorker:
         async with runtime.db.transaction() as tx:
             if state.is_final:
                 outcome = Outcome(task["id"], state.status, "callback", state.result, state.error,
-                                  state.cost)  # fmt: skip
+                                  state.cost, state.expires_at_ms)  # fmt: skip
                 event = await record_completion_in(tx, outcome, hooks=runtime.completion_hooks)
             else:
                 await update_progress(tx, task["id"], status=state.status, progress=state.progress)

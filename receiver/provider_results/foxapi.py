@@ -16,6 +16,7 @@ from receiver.provider_results.common import (
     url_list,
 )
 from receiver.provider_results.cost import cost_object, numeric_units
+from receiver.provider_results.expiry import expires_at_ms
 from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
@@ -45,7 +46,8 @@ def parse_foxapi_task(obj: Mapping[str, Any]) -> ProviderState:
         error = error_from(task.get("error") or task.get("message"), "foxapi")
     usage = numeric_units(as_dict(task.get("usage")))
     return ProviderState(task_id, status, progress, result, error, raw=task,
-                         cost=cost_object(usage, None))  # fmt: skip
+                         cost=cost_object(usage, None),
+                         expires_at_ms=expires_at_ms(result))  # fmt: skip
 
 
 def _result(task: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from receiver.provider_results.common import (
     url_list,
 )
 from receiver.provider_results.cost import cost_object, number, numeric_units, span_s
+from receiver.provider_results.expiry import expires_at_ms
 from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
@@ -50,7 +51,9 @@ def parse_kie_record(data: Mapping[str, Any]) -> ProviderState:
     error = None
     if status == "failed":
         error = error_object(record.get("failCode"), record.get("failMsg"), "kie")
-    return ProviderState(task_id, status, progress, result, error, raw=record, cost=_cost(record))
+    expires = expires_at_ms(result, completed_ms=record.get("completeTime"))
+    return ProviderState(task_id, status, progress, result, error, raw=record,
+                         cost=_cost(record), expires_at_ms=expires)  # fmt: skip
 
 
 def parse_kie_callback(body: Mapping[str, Any]) -> ProviderState:

@@ -13,7 +13,8 @@ from receiver.provider_results.common import (
     result_object,
     unwrap,
 )
-from receiver.provider_results.cost import cost_object, numeric_units, span_s
+from receiver.provider_results.cost import cost_object, number, numeric_units, span_s
+from receiver.provider_results.expiry import expires_at_ms
 from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
@@ -52,7 +53,14 @@ def parse_toapis_task(obj: Mapping[str, Any], *, character: bool = False) -> Pro
     usage = numeric_units(as_dict(task.get("usage")))
     duration = span_s(task.get("created_at"), task.get("completed_at"))
     cost = cost_object(usage, duration) if status in ("succeeded", "failed") else None
-    return ProviderState(task_id, status, progress, result, error, raw=task, cost=cost)
+    completed = number(task.get("completed_at"))
+    expires = expires_at_ms(
+        result,
+        reported_s=task.get("expires_at"),
+        completed_ms=completed * 1000 if completed is not None else None,
+    )
+    return ProviderState(task_id, status, progress, result, error, raw=task, cost=cost,
+                         expires_at_ms=expires)  # fmt: skip
 
 
 def _result(task: Mapping[str, Any], task_id: str, character: bool) -> dict[str, Any]:
