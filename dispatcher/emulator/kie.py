@@ -7,6 +7,7 @@ Callbacks go to `callBackUrl` when the task ends, signed when a webhook key is c
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
@@ -102,11 +103,17 @@ async def create_task(request: Request) -> Response:
         callback_url=body.get("callBackUrl"),
     )  # fmt: skip
     emu.stats.task(NAME, task_id, "create")
-    payload = functools.partial(
-        callback_payload, key=emu.config.kie_webhook_key, quirks=emu.config.quirks
-    )
-    emu.sender.schedule(task, payload)
+    _schedule_callbacks(emu, task, body.get("progressCallBackUrl"))
     return JSONResponse({"code": 200, "msg": "success", "data": {"taskId": task_id}})
+
+
+def _schedule_callbacks(emu: Emulator, task: EmuTask, progress_url: Any) -> None:
+    """The final callback (to `callBackUrl`) and one progress report (`progressCallBackUrl`)."""
+    key, quirks = emu.config.kie_webhook_key, emu.config.quirks
+    emu.sender.schedule(task, functools.partial(callback_payload, key=key, quirks=quirks))
+    if isinstance(progress_url, str) and progress_url:
+        progress = functools.partial(progress_payload, key=key)
+        emu.sender.schedule_progress(task, progress_url, progress)
 
 
 def validate(raw: Any, known_characters: set[str] | None = None) -> dict[str, Any]:
@@ -237,6 +244,16 @@ def callback_payload(
         "msg": "success" if succeeded else task.reason.message,
         "data": data,
     }
+    return body, signature_headers(key, task.id) if key else {}
+
+
+def progress_payload(task: EmuTask, *, key: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """A progress report: `{"code": 200, "msg", "data": {"taskId", "state", "progress"}}`
+    (the shape is unconfirmed: kie documents `progressCallBackUrl` but not its body)."""
+    now = asyncio.get_running_loop().time()
+    data = {"taskId": task.id, "model": task.model, "state": _state(task, now),
+            "progress": task.progress(now)}  # fmt: skip
+    body = {"code": 200, "msg": "success", "data": data}
     return body, signature_headers(key, task.id) if key else {}
 
 

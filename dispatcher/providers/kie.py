@@ -86,6 +86,8 @@ class KieAdapter:
         body: dict[str, Any] = {"model": model, "input": task_input}
         if callback_url is not None:
             body["callBackUrl"] = callback_url
+            # progress reports go to the same per-task URL; they never end a task
+            body["progressCallBackUrl"] = callback_url
         answer = await request_json(client, settings, "POST", CREATE_PATH, json=body, envelope=True)
         task_id = as_text(as_dict(answer.get("data")).get("taskId"))
         if task_id is None:

@@ -19,7 +19,7 @@ from receiver.clock import now_ms
 from receiver.db import Row
 from receiver.errors import DuplicateKey
 from receiver.provider_results.common import as_text
-from receiver.provider_results.cost import with_reported_cost
+from receiver.provider_results.cost import keep_reported
 from receiver.provider_state import ProviderState
 from receiver.runtime import Runtime
 from receiver.store.audit import purge_callbacks
@@ -127,7 +127,7 @@ class InboxWorker:
             await self._apply(row, task, reported, confirmed=False)
             return
         state, confirmed = await self._confirm(source, row["provider_task_id"], reported)
-        state = with_reported_cost(state, reported)
+        state = keep_reported(state, reported)
         if task is None:
             task = await self._external_task(row, state)
         await self._apply(row, task, state, confirmed=confirmed)

@@ -60,9 +60,14 @@ def span_s(start: Any, end: Any, *, scale: float = 1.0) -> float | None:
     return (last - first) / scale
 
 
-def with_reported_cost(state: ProviderState, reported: ProviderState) -> ProviderState:
-    """`state` (e.g. re-read from the provider) keeping cost fields only a callback carried."""
-    if reported.cost is None or state is reported:
+def keep_reported(state: ProviderState, reported: ProviderState) -> ProviderState:
+    """`state` (re-read from the provider) keeping what only the callback carried: cost
+    fields (kie's `costTime`, credits) and, while running, a progress report's figure."""
+    if state is reported:
+        return state
+    if not state.is_final and state.progress is None and reported.progress is not None:
+        state = dataclasses.replace(state, progress=reported.progress)
+    if reported.cost is None:
         return state
     mine = state.cost or {"units": {}, "duration_s": None}
     units = {**reported.cost.get("units", {}), **mine.get("units", {})}

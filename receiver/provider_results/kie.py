@@ -27,6 +27,7 @@ STATES = {
     "fail": "failed",
 }
 OK_CODE = 200
+FULL = 100
 
 
 def kie_callback_task_id(body: Mapping[str, Any]) -> str | None:
@@ -59,11 +60,16 @@ def parse_kie_record(data: Mapping[str, Any]) -> ProviderState:
 def parse_kie_callback(body: Mapping[str, Any]) -> ProviderState:
     """Normalise a whole kie callback body `{"code", "msg", "data": {...}}`.
 
-    A `data` without `state` (older callback shapes) takes its outcome from `code`.
+    A `data` without `state` (older callback shapes) takes its outcome from `code`,
+    except a progress report (`progressCallBackUrl`: a `progress` below 100), which is
+    read as still generating: a progress callback never ends a task.
     """
     top = as_dict(body)
     record = as_dict(top.get("data"))
     record.setdefault("taskId", kie_callback_task_id(top))
+    progress = as_progress(record.get("progress"))
+    if not record.get("state") and progress is not None and progress < FULL:
+        record["state"] = "generating"
     if not record.get("state"):
         ok = top.get("code") in (OK_CODE, str(OK_CODE))
         record["state"] = "success" if ok else "fail"

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from receiver.provider_results import parse_foxapi_task, parse_kie_callback, parse_toapis_task
-from receiver.provider_results.cost import with_reported_cost
+from receiver.provider_results.cost import keep_reported
 from receiver.settings import Settings
 from tests.dispatcher.emulated import emulator, events_of, finished, submit, taskhook
 from tests.dispatcher.test_cli_submit import run_cli
@@ -40,7 +40,7 @@ def test_a_confirmed_state_keeps_the_callbacks_cost_fields() -> None:
         "taskId": "k", "state": "success", "costTime": 12, "consumeCredits": 20}})  # fmt: skip
     confirmed = parse_kie_callback({"code": 200, "data": {
         "taskId": "k", "state": "success", "createTime": 1000, "completeTime": 4000}})  # fmt: skip
-    merged = with_reported_cost(confirmed, reported)
+    merged = keep_reported(confirmed, reported)
     assert merged.cost == {"units": {"consumeCredits": 20.0}, "duration_s": 12.0}
 
 
