@@ -1,7 +1,9 @@
 """`taskhook submit PROVIDER MODEL -p key=value ...`: submit to a running `taskhook serve`.
 
 Values are JSON when they parse as JSON (numbers, booleans, lists, objects), else text:
-`-p duration=8 -p image_urls='["https://..."]' -p prompt="a fox"`. With `--wait`, a
+`-p duration=8 -p image_urls='["https://..."]' -p prompt="a fox"`. A URL field given as
+`@path` (`-p character_file_url=@./clip.mp4`) names a local file, uploaded first to kie's
+File Upload API (`TASKHOOK_KIE_UPLOAD_URL`, key `TASKHOOK_KIE_API_KEY`). With `--wait`, a
 progress bar follows the task until it ends, and through a `--then-json` chain to its last
 task (printing each task id on the way); exit 0 on success, 1 when a task failed or
 expired, 2 for invalid input.
@@ -20,9 +22,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from dispatcher.cli.common import CliError, add_db_arg, add_json_arg, print_json, settings_from
+from dispatcher.providers.base import ProviderError
+from dispatcher.uploads import local_paths, upload_local_files
 from receiver.settings import Settings
 
 ACTIVE = ("submitted", "running")
+UPLOAD_TIMEOUT_S = 300.0
 DEFAULT_INTERVAL_S = 1.0
 
 
@@ -100,8 +105,9 @@ def admin_token(settings: Settings) -> str:
 async def handle(args: argparse.Namespace) -> int:
     """Submit; with --wait follow the task to its end."""
     settings = settings_from(args)
+    task_input = await _with_uploads(settings, args.provider, parse_params(args.param))
     body: dict[str, Any] = {"provider": args.provider, "model": args.model,
-                            "input": parse_params(args.param)}  # fmt: skip
+                            "input": task_input}  # fmt: skip
     then = _then(args.then_json)
     if then is not None:
         body["then"] = then
@@ -115,6 +121,19 @@ async def handle(args: argparse.Namespace) -> int:
             steps = _chain_length(then)
             task = await _follow_chain(client, url, task, args.interval, steps, quiet=args.json)
     return _report(task, as_json=args.json, waited=args.wait)
+
+
+async def _with_uploads(
+    settings: Settings, provider: str, task_input: dict[str, Any]
+) -> dict[str, Any]:
+    """Upload local `@file` values of URL fields first (kie's File Upload API)."""
+    if not local_paths(task_input):
+        return task_input
+    async with httpx.AsyncClient(timeout=UPLOAD_TIMEOUT_S) as client:
+        try:
+            return await upload_local_files(client, settings.provider(provider), task_input)
+        except ProviderError as exc:
+            raise CliError(f"uploading a local file to {provider} failed: {exc.message}") from exc
 
 
 def _chain_length(then: dict[str, Any] | None) -> int:

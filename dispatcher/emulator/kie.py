@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from dispatcher.emulator import fields, kie_video
+from dispatcher.emulator import fields, kie_upload, kie_video
 from dispatcher.emulator.context import Emulator, emulator
 from dispatcher.emulator.gate import Rejected, gate, read_json
 from dispatcher.emulator.state import EmuTask, FailReason
@@ -61,7 +61,21 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/jobs/createTask", create_task, methods=["POST"]),
         Route("/api/v1/jobs/recordInfo", record_info, methods=["GET"]),
         Route("/api/v1/chat/credit", credit, methods=["GET"]),
+        Route("/api/file-stream-upload", file_stream_upload, methods=["POST"]),
     ]
+
+
+async def file_stream_upload(request: Request) -> Response:
+    """kie's File Stream Upload (see `kie_upload`); the file itself is dropped."""
+    early = await gate(request, DIALECT, "upload")
+    if early is not None:
+        return early
+    body = await request.body()
+    if len(body) > kie_upload.MAX_UPLOAD_BYTES:
+        return DIALECT.error(200, 413, "file too large")
+    form = kie_upload.parse_form(request.headers.get("content-type", ""), body)
+    answer = kie_upload.upload_answer(form, emulator(request).store.token(8))
+    return JSONResponse(answer)
 
 
 async def credit(request: Request) -> Response:
