@@ -76,6 +76,7 @@ async def test_kie_submit_sends_model_callback_and_input() -> None:
     assert body_of(req) == {
         "model": "sora-2-characters",
         "callBackUrl": CALLBACK,
+        "progressCallBackUrl": CALLBACK,  # progress reports to the same per-task URL
         "input": task_input,
     }
 
