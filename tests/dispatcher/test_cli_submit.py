@@ -129,3 +129,11 @@ async def test_submit_wait_prints_a_toapis_profile_picture_as_an_image(tmp_path:
         )  # fmt: skip
     assert code == 0, err
     assert "image: " in out and "video: " not in out and "character: task_" in out
+
+
+async def test_foxapi_duration_16_exits_2_with_the_pages_list(tmp_path: Path) -> None:
+    """foxapi sora-2 page: duration "可选值: 4 8 12": 16 never reaches the provider."""
+    async with served(tmp_path) as url:
+        code, _, err = await run_cli("submit", "foxapi", "sora-2", "-p", "prompt=waves",
+                                     "-p", "duration=16", "--wait", "--url", url)  # fmt: skip
+    assert code == 2 and "duration" in err and "4, 8, 12" in err and "16, 20" not in err
