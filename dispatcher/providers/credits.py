@@ -20,6 +20,7 @@ from receiver.settings import ProviderSettings, Settings
 
 KIE_CREDIT_PATH = "/api/v1/chat/credit"
 CREDITS_TIMEOUT_S = 10.0
+DASHBOARD_TIMEOUT_S = 3.0
 
 CreditReader = Callable[[httpx.AsyncClient, ProviderSettings], Awaitable[float | None]]
 
@@ -49,7 +50,9 @@ class ProviderAccount:
                 "credits": self.credits, "credits_error": self.credits_error}  # fmt: skip
 
 
-async def account(client: httpx.AsyncClient, settings: ProviderSettings) -> ProviderAccount:
+async def account(
+    client: httpx.AsyncClient, settings: ProviderSettings, timeout_s: float = CREDITS_TIMEOUT_S
+) -> ProviderAccount:
     """`settings`' provider, asking for its credits when it reports them and a key is set."""
     key_set = bool(settings.api_key)
     found = ProviderAccount(settings.name, settings.base_url, key_set)
@@ -57,7 +60,7 @@ async def account(client: httpx.AsyncClient, settings: ProviderSettings) -> Prov
     if reader is None or not key_set:
         return found
     try:
-        async with asyncio.timeout(CREDITS_TIMEOUT_S):
+        async with asyncio.timeout(timeout_s):
             credits = await reader(client, settings)
     except (ProviderError, httpx.HTTPError, TimeoutError) as exc:
         reason = exc.message if isinstance(exc, ProviderError) else type(exc).__name__
@@ -65,14 +68,18 @@ async def account(client: httpx.AsyncClient, settings: ProviderSettings) -> Prov
     return ProviderAccount(settings.name, settings.base_url, key_set, credits)
 
 
-async def accounts(client: httpx.AsyncClient, settings: Settings) -> list[ProviderAccount]:
+async def accounts(
+    client: httpx.AsyncClient, settings: Settings, timeout_s: float = CREDITS_TIMEOUT_S
+) -> list[ProviderAccount]:
     """Every configured provider, credits read concurrently."""
     names = sorted(settings.providers)
-    return list(await asyncio.gather(*(account(client, settings.provider(n)) for n in names)))
+    found = (account(client, settings.provider(n), timeout_s) for n in names)
+    return list(await asyncio.gather(*found))
 
 
 class AccountsCache:
-    """`accounts()` remembered for `ttl_s`, so a live dashboard does not ask on every refresh."""
+    """`accounts()` remembered for `ttl_s`, so a live dashboard does not ask on every refresh;
+    a provider slower than `DASHBOARD_TIMEOUT_S` shows as unavailable rather than hold a page."""
 
     def __init__(self, client: httpx.AsyncClient, settings: Settings, ttl_s: float = 60.0) -> None:
         self._client = client
@@ -87,6 +94,7 @@ class AccountsCache:
         async with self._lock:
             now = asyncio.get_running_loop().time()
             if self._at is None or now - self._at >= self._ttl_s:
-                self._found = [a.to_json() for a in await accounts(self._client, self._settings)]
+                found = await accounts(self._client, self._settings, DASHBOARD_TIMEOUT_S)
+                self._found = [a.to_json() for a in found]
                 self._at = now
             return self._found
