@@ -46,7 +46,9 @@ def test_a_confirmed_state_keeps_the_callbacks_cost_fields() -> None:
 
 async def test_cost_on_the_task_in_the_event_and_summed_in_metrics(settings: Settings) -> None:
     tuned = settings.replace(**FAST, poll_safety_interval_s=300.0)
-    async with emulator(delay_s=0.2) as emu, taskhook(tuned, emu, callbacks=True) as th:
+    # long enough that kie's half-way progress report is handled before the task ends (a
+    # re-read after the end would complete the task from the report, without its credits)
+    async with emulator(delay_s=2.0) as emu, taskhook(tuned, emu, callbacks=True) as th:
         fox = [await submit(th, "foxapi", "sora-2", {"prompt": "waves"}) for _ in range(2)]
         kie = await submit(th, "kie", "sora-2-characters", {"character_file_url": [CLIP]})
         toapis = await submit(th, "toapis", "sora-2", {"prompt": "a cat"})

@@ -42,7 +42,7 @@ async def test_page_kie_progress_callback_url_gets_a_progress_report() -> None:
 
 async def test_taskhook_records_progress_callbacks_without_an_event(settings: Settings) -> None:
     tuned = settings.replace(poll_min_interval_s=30.0, poll_safety_interval_s=300.0)
-    async with emulator(delay_s=1.0) as emu, taskhook(tuned, emu, callbacks=True) as th:
+    async with emulator(delay_s=2.0) as emu, taskhook(tuned, emu, callbacks=True) as th:
         task = await submit(th, "kie", "sora-2-characters", {"character_file_url": [CLIP]})
         done = await finished(th, task["id"])
         history = (await th.get(f"/api/tasks/{task['id']}")).json()["history"]
