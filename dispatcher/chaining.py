@@ -2,7 +2,8 @@
 
 A follow-up's input may refer to the parent's outcome with placeholders, anywhere in
 its values (also inside lists): `{{character_id}}`, `{{character_name}}`,
-`{{provider_task_id}}`, `{{video_url}}`, `{{task_id}}`. A string that is exactly one
+`{{provider_task_id}}`, `{{video_url}}` (a video, never a picture), `{{image_url}}`,
+`{{task_id}}`. A string that is exactly one
 placeholder becomes the value itself; a placeholder inside longer text is substituted
 as text.
 
@@ -27,7 +28,8 @@ from receiver.store.tasks import NewTask, add_history, insert_task
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
-PLACEHOLDERS = ("character_id", "character_name", "provider_task_id", "task_id", "video_url")
+PLACEHOLDERS = ("character_id", "character_name", "image_url", "provider_task_id", "task_id",
+                "video_url")  # fmt: skip
 # Stand-ins used to validate a follow-up's shape before the parent's outcome is known.
 SAMPLE_CONTEXT: dict[str, Any] = {
     "character_id": "char_00000000000000000000",
@@ -35,6 +37,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "provider_task_id": "task_01KBYT59JDHB4A3KDDR9N9JVWP",
     "task_id": "tsk_00000000000000000000000000",
     "video_url": "https://example.com/placeholder.mp4",
+    "image_url": "https://example.com/placeholder.png",
 }
 MAX_CHAIN_DEPTH = 8
 
@@ -87,7 +90,9 @@ def context_from(parent: Row) -> dict[str, Any]:
     """The values a follow-up may refer to, from its (succeeded) parent."""
     result = loads(parent["result"]) or {}
     urls = result.get("video_urls") or []
+    images = result.get("image_urls") or []
     return {
+        "image_url": images[0] if images else None,
         "character_id": result.get("character_id"),
         "character_name": result.get("character_name"),
         "provider_task_id": parent["provider_task_id"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -80,10 +80,17 @@ class Dispatch:
         counter.labels(provider, operation, "ok").inc()
         return answer
 
-    async def query(self, provider: str, provider_task_id: str) -> ProviderState:
-        """Read one task's state at its provider (one limited, counted request)."""
+    async def query(
+        self, provider: str, provider_task_id: str, task_input: Mapping[str, Any] | None = None
+    ) -> ProviderState:
+        """Read one task's state at its provider (one limited, counted request).
+
+        `task_input`, the stored request when known, tells the adapter how to read it.
+        """
         adapter = self.adapter(provider)
         settings = self.provider_settings(provider)
         return await self.call(
-            provider, "query", lambda: adapter.query(self.client, settings, provider_task_id)
+            provider,
+            "query",
+            lambda: adapter.query(self.client, settings, provider_task_id, task_input),
         )

@@ -16,6 +16,7 @@ from dispatcher.context import Dispatch
 from dispatcher.poller import Poller
 from dispatcher.providers import adapters as default_adapters
 from dispatcher.providers.base import ProviderAdapter
+from dispatcher.providers.credits import AccountsCache
 from dispatcher.ratelimit import Limiters
 from dispatcher.submitter import Submitter
 from dispatcher.wake import WakeTimer
@@ -55,6 +56,8 @@ class DispatchPlugin:
         stack.push_async_callback(submitter.aclose)  # before the client closes (LIFO)
         runtime.services["dispatch"] = dispatch
         runtime.services["submitter"] = submitter
+        # the dashboard shows providers' credits through this (receiver cannot import us)
+        runtime.services["provider_accounts"] = AccountsCache(client, runtime.settings)
         runtime.runner.add(submitter)
         runtime.runner.add(Poller(dispatch))
         for name in adapters:

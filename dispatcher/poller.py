@@ -27,6 +27,7 @@ from dispatcher.context import Dispatch
 from dispatcher.providers.base import ProviderError, ProviderRejected
 from receiver.clock import now_ms
 from receiver.db import Row
+from receiver.provider_results.common import as_dict
 from receiver.provider_state import ProviderState
 from receiver.store.completion import Outcome, record_completion
 from receiver.store.tasks import add_history, update_progress
@@ -89,7 +90,9 @@ class Poller:
     async def _poll_once(self, row: Row) -> None:
         past_deadline = row["deadline_at"] is not None and row["deadline_at"] <= now_ms()
         try:
-            state = await self._dispatch.query(row["provider"], row["provider_task_id"])
+            state = await self._dispatch.query(
+                row["provider"], row["provider_task_id"], as_dict(row["input"])
+            )
         except ProviderError as exc:
             if past_deadline:
                 await self._expire(row, row["status"])
@@ -166,7 +169,8 @@ class Poller:
         )  # fmt: skip
 
     async def _complete(self, row: Row, state: ProviderState) -> None:
-        outcome = Outcome(row["id"], state.status, "poll", state.result, state.error)
+        outcome = Outcome(row["id"], state.status, "poll", state.result, state.error, state.cost,
+                          state.expires_at_ms)  # fmt: skip
         await self._finish(row, outcome)
 
     async def _expire(self, row: Row, last_status: str) -> None:

@@ -193,7 +193,15 @@ class Submitter:
                  extra={"task_id": row["id"], "provider": row["provider"]})  # fmt: skip
         self._dispatch.poll_timer.arm(now + int(first_s * 1000))
         if state is not None and state.is_final:
-            outcome = Outcome(row["id"], state.status, "poll", state.result, state.error)
+            outcome = Outcome(
+                row["id"],
+                state.status,
+                "poll",
+                state.result,
+                state.error,
+                state.cost,
+                state.expires_at_ms,
+            )
             await self._complete(row, outcome)
 
     def _first_poll_s(self, estimated_s: float | None, mode: str) -> float:

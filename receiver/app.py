@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from receiver import openapi
 from receiver.auth import AdminAuthMiddleware
+from receiver.cost_meter import CostMeter
 from receiver.db import Database, migrate, open_database
 from receiver.responses import EXCEPTION_HANDLERS
 from receiver.routes import admin_read, health, metrics, tick
@@ -70,6 +71,7 @@ async def _start(
         stack.push_async_callback(db.close)
         await migrate(db)
     runtime = Runtime(settings=settings, db=db)
+    runtime.completion_hooks.append(CostMeter(runtime.metrics))
     writer = runtime.group_writer()
     writer.start()
     stack.push_async_callback(writer.close)

@@ -30,6 +30,19 @@ class Metrics:
             ["provider", "operation", "outcome"],
             registry=self.registry,
         )
+        self.provider_cost = Counter(
+            "taskhook_provider_cost",
+            "Units providers reported tasks cost (their own units and names), by provider, "
+            "model and unit",
+            ["provider", "model", "unit"],
+            registry=self.registry,
+        )
+        self.provider_task_seconds = Counter(
+            "taskhook_provider_task_seconds",
+            "Processing time providers reported for finished tasks, by provider and model",
+            ["provider", "model"],
+            registry=self.registry,
+        )
         self.deliveries = Counter(
             "taskhook_deliveries",
             "Delivery attempts by sink kind and outcome",

@@ -16,8 +16,11 @@ class ProviderState:
     """Where a task stands at its provider, in taskhook's words.
 
     `status` is one of ACTIVE or FINAL (never the provider's own word). `result` is
-    `{"video_urls": [...], "character_id": ..., "character_name": ...}` when succeeded;
-    `error` is `{"code": ..., "message": ...}` when failed.
+    `{"video_urls": [...], "image_urls": [...], "character_id": ..., "character_name": ...}`
+    when succeeded;
+    `error` is `{"code": ..., "message": ...}` when failed. `cost` is what the provider
+    reported the task cost (`receiver.provider_results.cost`), or None; `expires_at_ms`
+    when the result's URLs stop working (`receiver.provider_results.expiry`).
     """
 
     provider_task_id: str
@@ -26,6 +29,8 @@ class ProviderState:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     raw: dict[str, Any] | None = None
+    cost: dict[str, Any] | None = None
+    expires_at_ms: int | None = None  # when the result's URLs stop working
 
     @property
     def is_final(self) -> bool:

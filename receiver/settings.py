@@ -22,6 +22,8 @@ from receiver.operator_settings import (
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_DB = "./taskhook.db"
+# kie's File Upload API lives on its own host (docs.kie.ai file-upload-api pages)
+DEFAULT_UPLOAD_URLS = {"kie": "https://kieai.redpandaai.co"}
 DEFAULT_BASE_URLS = {
     "kie": "https://api.kie.ai",
     "foxapi": "https://api.foxapi.cc",
@@ -70,6 +72,7 @@ class ProviderSettings:
     query_concurrency: int = DEFAULT_QUERY_CONCURRENCY  # reads in flight, per process
     confirm_callbacks: bool = True
     callback_models: frozenset[str] = frozenset()
+    upload_url: str | None = None  # kie's File Upload API host (`TASKHOOK_KIE_UPLOAD_URL`)
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,10 @@ def _provider_from_env(env: Mapping[str, str], name: str) -> ProviderSettings:
         ),
         confirm_callbacks=env.get(f"TASKHOOK_{up}_CONFIRM_CALLBACKS", "1") != "0",
         callback_models=frozenset(m.strip() for m in models.split(",") if m.strip()),
+        upload_url=(
+            env.get(f"TASKHOOK_{up}_UPLOAD_URL") or DEFAULT_UPLOAD_URLS.get(name, "")
+        ).rstrip("/")
+        or None,
     )
 
 

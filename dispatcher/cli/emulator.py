@@ -36,6 +36,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--callback-delay", type=float, default=0.0, help="extra callback wait")
     parser.add_argument("--query-delay", type=float, default=0.0, help="seconds each read takes")
     parser.add_argument("--quirks", action="store_true", help="serve alternative shapes too")
+    parser.add_argument(
+        "--kie-credits", type=float, default=1000.0, help="kie account credits (default 1000)"
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -52,6 +55,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
             callback_delay_s=args.callback_delay,
             query_delay_s=args.query_delay,
             quirks=args.quirks,
+            kie_credits=args.kie_credits,
         )
     except ValueError as exc:
         raise CliError(f"invalid emulator option: {exc}", exit_code=2) from exc

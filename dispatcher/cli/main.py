@@ -14,6 +14,7 @@ from typing import NoReturn
 from dispatcher.cli import callbacks, deliveries, events, replay, serve, subscribers, tasks, tick
 from dispatcher.cli import doctor as doctor_cmd
 from dispatcher.cli import emulator as emulator_cmd
+from dispatcher.cli import providers as providers_cmd
 from dispatcher.cli import submit as submit_cmd
 from dispatcher.cli.common import CliError
 from receiver.errors import TaskhookError
@@ -22,6 +23,7 @@ COMMANDS: list[ModuleType] = [serve, tasks, events, tick, callbacks, emulator_cm
 COMMANDS += [subscribers, deliveries, replay]
 COMMANDS += [submit_cmd]
 COMMANDS += [doctor_cmd]
+COMMANDS += [providers_cmd]
 
 
 class Parser(argparse.ArgumentParser):

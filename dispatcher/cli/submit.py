@@ -1,8 +1,11 @@
 """`taskhook submit PROVIDER MODEL -p key=value ...`: submit to a running `taskhook serve`.
 
 Values are JSON when they parse as JSON (numbers, booleans, lists, objects), else text:
-`-p duration=8 -p image_urls='["https://..."]' -p prompt="a fox"`. With `--wait`, a
-progress bar follows the task until it ends; exit 0 on success, 1 when the task failed or
+`-p duration=8 -p image_urls='["https://..."]' -p prompt="a fox"`. A URL field given as
+`@path` (`-p character_file_url=@./clip.mp4`) names a local file, uploaded first to kie's
+File Upload API (`TASKHOOK_KIE_UPLOAD_URL`, key `TASKHOOK_KIE_API_KEY`). With `--wait`, a
+progress bar follows the task until it ends, and through a `--then-json` chain to its last
+task (printing each task id on the way); exit 0 on success, 1 when a task failed or
 expired, 2 for invalid input.
 """
 
@@ -19,9 +22,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from dispatcher.cli.common import CliError, add_db_arg, add_json_arg, print_json, settings_from
+from dispatcher.providers.base import ProviderError
+from dispatcher.uploads import local_paths, upload_local_files
 from receiver.settings import Settings
 
 ACTIVE = ("submitted", "running")
+UPLOAD_TIMEOUT_S = 300.0
 DEFAULT_INTERVAL_S = 1.0
 
 
@@ -99,8 +105,9 @@ def admin_token(settings: Settings) -> str:
 async def handle(args: argparse.Namespace) -> int:
     """Submit; with --wait follow the task to its end."""
     settings = settings_from(args)
+    task_input = await _with_uploads(settings, args.provider, parse_params(args.param))
     body: dict[str, Any] = {"provider": args.provider, "model": args.model,
-                            "input": parse_params(args.param)}  # fmt: skip
+                            "input": task_input}  # fmt: skip
     then = _then(args.then_json)
     if then is not None:
         body["then"] = then
@@ -110,9 +117,69 @@ async def handle(args: argparse.Namespace) -> int:
     url = base_url(args, settings)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
         task = await _post(client, url, body)
-        if args.wait and task["status"] in ACTIVE:
-            task = await _follow(client, url, task, args.interval)
+        if args.wait:
+            steps = _chain_length(then)
+            task = await _follow_chain(client, url, task, args.interval, steps, quiet=args.json)
     return _report(task, as_json=args.json, waited=args.wait)
+
+
+async def _with_uploads(
+    settings: Settings, provider: str, task_input: dict[str, Any]
+) -> dict[str, Any]:
+    """Upload local `@file` values of URL fields first (kie's File Upload API)."""
+    if not local_paths(task_input):
+        return task_input
+    async with httpx.AsyncClient(timeout=UPLOAD_TIMEOUT_S) as client:
+        try:
+            return await upload_local_files(client, settings.provider(provider), task_input)
+        except ProviderError as exc:
+            raise CliError(f"uploading a local file to {provider} failed: {exc.message}") from exc
+
+
+def _chain_length(then: dict[str, Any] | None) -> int:
+    """How many follow-ups a `then` (nested through `then.then`) asks for."""
+    count = 0
+    while isinstance(then, dict):
+        count += 1
+        then = then.get("then")
+    return count
+
+
+async def _follow_chain(
+    client: httpx.AsyncClient,
+    url: str,
+    task: dict[str, Any],
+    interval_s: float,
+    steps: int,
+    *,
+    quiet: bool,
+) -> dict[str, Any]:
+    """Follow `task`, then each follow-up it creates, to the chain's last task."""
+    if task["status"] in ACTIVE:
+        task = await _follow(client, url, task, interval_s)
+    for _ in range(steps):
+        if task["status"] != "succeeded":
+            break
+        child = await _child(client, url, task["id"])
+        if child is None:
+            break
+        if not quiet:
+            _print_task(task)
+            print(f"then: {child['id']} {child['provider']}/{child['model']}")
+        task = await _follow(client, url, child, interval_s) if child["status"] in ACTIVE else child
+    return task
+
+
+async def _child(client: httpx.AsyncClient, url: str, task_id: str) -> dict[str, Any] | None:
+    """The follow-up task `task_id` created, if any (it is stored with its parent's end)."""
+    try:
+        response = await client.get("/api/tasks", params={"parent_id": task_id})
+    except httpx.HTTPError as exc:
+        raise CliError(f"lost contact with taskhook at {url} ({exc!r})") from exc
+    if response.status_code != 200:
+        raise _error_from(response)
+    items: list[dict[str, Any]] = response.json().get("items") or []
+    return items[0] if items else None
 
 
 async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -166,18 +233,25 @@ def _describe(task: dict[str, Any]) -> str:
     return f"{task['id']} {task['provider']}/{task['model']}: {task['status']}"
 
 
+def _print_task(task: dict[str, Any]) -> None:
+    """The task's id, status and result: videos, pictures, character."""
+    print(f"{task['id']}: {task['status']}")
+    result = task.get("result") or {}
+    for video in result.get("video_urls") or []:
+        print(f"video: {video}")
+    for image in result.get("image_urls") or []:
+        print(f"image: {image}")
+    if result.get("character_id"):
+        name = f" ({result['character_name']})" if result.get("character_name") else ""
+        print(f"character: {result['character_id']}{name}")
+
+
 def _report(task: dict[str, Any], *, as_json: bool, waited: bool) -> int:
     code = 1 if task["status"] in ("failed", "expired", "cancelled") else 0
     if as_json:
         print_json(task)
         return code
-    print(f"{task['id']}: {task['status']}")
-    result = task.get("result") or {}
-    for video in result.get("video_urls") or []:
-        print(f"video: {video}")
-    if result.get("character_id"):
-        name = f" ({result['character_name']})" if result.get("character_name") else ""
-        print(f"character: {result['character_id']}{name}")
+    _print_task(task)
     error = task.get("error")
     if error:
         print(f"error: {error.get('message')} [{error.get('code')}]")

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 # Builds (body, extra headers) at send time, so signatures carry a fresh timestamp.
 Payload = Callable[[EmuTask], tuple[dict[str, Any], dict[str, str]]]
 MAX_BACKOFF_S = 5.0
+PROGRESS_AT = 0.5  # progress reports are sent this far through a task
 
 
 class CallbackSender:
@@ -63,6 +64,24 @@ class CallbackSender:
         job = asyncio.create_task(self._deliver(task, payload), name=f"callback-{task.id}")
         self._pending.add(job)
         job.add_done_callback(self._pending.discard)
+
+    def schedule_progress(self, task: EmuTask, url: str, payload: Payload) -> None:
+        """POST one progress report to `url` half-way through `task` (if still running)."""
+        if self._client is None:
+            return
+        job = asyncio.create_task(self._progress(task, url, payload), name=f"progress-{task.id}")
+        self._pending.add(job)
+        job.add_done_callback(self._pending.discard)
+
+    async def _progress(self, task: EmuTask, url: str, payload: Payload) -> None:
+        client = self._client
+        halfway = task.started + (task.due - task.started) * PROGRESS_AT
+        await asyncio.sleep(max(0.0, halfway - self.store.now()))
+        if client is None or self.paused or self.store.now() >= task.due:
+            return
+        body, headers = payload(task)
+        if await self._post(client, url, task, body, headers):
+            self.stats.callback("progress")
 
     async def _deliver(self, task: EmuTask, payload: Payload) -> None:
         client, url = self._client, task.callback_url

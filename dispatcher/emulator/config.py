@@ -23,6 +23,8 @@ class EmulatorConfig:
     - `callback_delay_s`: extra wait between the final state and its callback.
     - `query_delay_s`: how long every read (kie recordInfo, foxapi/toapis task query)
       takes to answer, like a real internet round trip.
+    - `kie_credits`: the kie account's starting credits (`GET /api/v1/chat/credit` answers
+      them minus what succeeded kie tasks consumed).
     - `quirks`: serve the alternative shapes seen in the wild on every other task (kie
       `message` instead of `msg` and `character_id_list`; foxapi `output` instead of `results`).
     """
@@ -36,6 +38,7 @@ class EmulatorConfig:
     callback_delay_s: float = 0.0
     query_delay_s: float = 0.0
     quirks: bool = False
+    kie_credits: float = 1000.0
     callback_retries: int = DEFAULT_CALLBACK_RETRIES
     callback_timeout_s: float = DEFAULT_CALLBACK_TIMEOUT_S
 

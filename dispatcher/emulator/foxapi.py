@@ -26,8 +26,7 @@ SORA_MODELS = ("sora-2", "sora-2-pro")
 CHARACTER_MODEL = "sora-2-character"
 AURORA_MODEL = "creatify-aurora"
 MODELS = (*SORA_MODELS, CHARACTER_MODEL, AURORA_MODEL)
-# Allowed values are data: another version of the docs lists durations 16 and 20 too
-# and a prompt limit of 5000.
+# The sora-2 page: duration "可选值: 4 8 12" (it wins over another version listing 16, 20).
 SORA_DURATIONS = (4, 8, 12)
 SORA_DEFAULT_DURATION = 4
 SORA_ASPECT_RATIOS = ("16:9", "9:16")
@@ -156,8 +155,9 @@ def _character(body: dict[str, Any]) -> None:
 def _aurora(body: dict[str, Any]) -> None:
     fields.url(body, "image_url")
     fields.url(body, "audio_url")
-    if body.get("prompt") is not None:
-        fields.text(body, "prompt", max_len=MAX_PROMPT)
+    # the creatify-aurora page gives its prompt no length limit
+    if body.get("prompt") is not None and not isinstance(body["prompt"], str):
+        raise Rejected("prompt must be a string", param="prompt")
     fields.number(body, "guidance_scale", 0, 5)
     fields.number(body, "audio_guidance_scale", 0, 5)
     fields.choice(body, "resolution", AURORA_RESOLUTIONS)

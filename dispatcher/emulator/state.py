@@ -134,6 +134,10 @@ class TaskStore:
         task = self._tasks.get(task_id)
         return task if task is not None and task.provider == provider else None
 
+    def all(self, provider: str) -> list[EmuTask]:
+        """Every task of `provider`, oldest first."""
+        return [task for task in self._tasks.values() if task.provider == provider]
+
     def find(self, task_id: str) -> EmuTask | None:
         """A task of any provider, or None."""
         return self._tasks.get(task_id)

@@ -42,7 +42,8 @@ class Stats:
         entry[operation] = entry.get(operation, 0) + 1
 
     def callback(self, outcome: str) -> None:
-        """Count a callback `attempt`, `sent`, `failed` (gave up) or `dropped` (paused)."""
+        """Count a callback `attempt`, `sent`, `failed` (gave up), `dropped` (paused) or
+        `progress` (a progress report sent)."""
         self.callbacks[outcome] += 1
 
     def to_json(self) -> dict[str, Any]:
@@ -52,6 +53,6 @@ class Stats:
             "total": sum(sum(ops.values()) for ops in self.requests.values()),
             "tasks": self.tasks,
             "callbacks": {k: self.callbacks.get(k, 0)
-                          for k in ("attempts", "sent", "failed", "dropped")},
+                          for k in ("attempts", "sent", "failed", "dropped", "progress")},
             "max_in_flight": dict(self.max_in_flight),
         }  # fmt: skip

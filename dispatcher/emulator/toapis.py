@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -25,6 +26,7 @@ MIN_SPAN_S = 1.0
 MAX_SPAN_S = 3.0
 MAX_PROMPT = 20000
 RESULT_TTL_S = 86400
+TIMESTAMPS = re.compile(r"[0-9]+,[0-9]+")
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 STATUSES = {"queued": "queued", "running": "in_progress",
             "succeeded": "completed", "failed": "failed"}  # fmt: skip
@@ -66,8 +68,11 @@ def routes() -> list[BaseRoute]:
 
 
 def is_character_request(body: dict[str, Any]) -> bool:
-    """Character creation (url/from_task/timestamps) rather than video generation."""
-    return "prompt" not in body and any(key in body for key in CHARACTER_FIELDS)
+    """Character creation (url/from_task/timestamps) rather than video generation.
+
+    The page: "prompt parameter is not required in this mode", so a prompt may come too.
+    """
+    return any(body.get(key) is not None for key in CHARACTER_FIELDS)
 
 
 async def create(request: Request) -> Response:
@@ -118,18 +123,19 @@ def _character(body: dict[str, Any], emu: Emulator) -> None:
         if task is None or task.kind != "video":
             raise Rejected(f"from_task {source!r} is not a video task of this account",
                            status=400)  # fmt: skip
+    prompt = body.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        raise Rejected("prompt must be a string", status=400)
     _timestamps(body.get("timestamps"))
 
 
 def _timestamps(value: Any) -> None:
-    problem = 'timestamps is required as "start,end" in seconds, end 1 to 3 s after start'
-    if not isinstance(value, str) or value.count(",") != 1:
+    problem = ('timestamps is required as "start_second,end_second" (whole seconds, e.g. '
+               '"1,3"), end 1 to 3 s after start')  # fmt: skip
+    if not isinstance(value, str) or not TIMESTAMPS.fullmatch(value):
         raise Rejected(problem, status=400)
-    try:
-        start, end = (float(part) for part in value.split(","))
-    except ValueError:
-        raise Rejected(problem, status=400) from None
-    if start < 0 or not MIN_SPAN_S <= end - start <= MAX_SPAN_S:
+    start, end = (int(part) for part in value.split(","))
+    if not MIN_SPAN_S <= end - start <= MAX_SPAN_S:
         raise Rejected(f"{problem} (got {value!r})", status=400)
 
 
@@ -179,9 +185,12 @@ def task_object(task: EmuTask, now: float) -> dict[str, Any]:
 
 
 def _result(task: EmuTask) -> dict[str, Any]:
+    """The page: "character ID, name, profile picture, etc." (its own id differs from the
+    task id, which is what later generations pass as `character_url`)."""
+    ref = hashlib.sha256(task.id.encode()).hexdigest()[:12]
     if task.kind == "character":
-        ref = hashlib.sha256(task.id.encode()).hexdigest()[:12]
-        return {"type": "character", "character_id": task.id, "name": f"emu.char{ref[:6]}",
+        return {"type": "character", "character_id": f"ch_{ref}", "name": f"emu.char{ref[:6]}",
                 "username": f"emu.char{ref}",
                 "profile_picture_url": fake_url(NAME, task.id, "profile.webp")}  # fmt: skip
-    return {"type": "video", "url": fake_url(NAME, task.id, "video.mp4")}
+    return {"type": "video", "url": fake_url(NAME, task.id, "video.mp4"),
+            "thumbnail_url": fake_url(NAME, task.id, "thumbnail.jpg")}  # fmt: skip

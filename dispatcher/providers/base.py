@@ -10,6 +10,7 @@ error codes. It does no scheduling, storing or retrying: the dispatcher does tha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -94,6 +95,14 @@ class ProviderAdapter(Protocol):
         """Create the task at the provider (one HTTP request, no retries)."""
 
     async def query(
-        self, client: httpx.AsyncClient, settings: ProviderSettings, provider_task_id: str
+        self,
+        client: httpx.AsyncClient,
+        settings: ProviderSettings,
+        provider_task_id: str,
+        task_input: Mapping[str, Any] | None = None,
     ) -> ProviderState:
-        """Read the task's current state (one HTTP request, no retries)."""
+        """Read the task's current state (one HTTP request, no retries).
+
+        `task_input` is the stored request, when known: it tells how to read the result
+        (e.g. a toapis character creation versus a video generation).
+        """

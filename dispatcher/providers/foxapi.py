@@ -81,7 +81,7 @@ def _schemas() -> dict[str, Schema]:
     creatify = (
         Field("image_url", (url,), required=True),
         Field("audio_url", (url,), required=True),
-        Field("prompt", (string(max_len=a.FOXAPI_PROMPT_MAX),)),
+        Field("prompt", (string(min_len=0),)),
         Field("guidance_scale", (guidance,)),
         Field("audio_guidance_scale", (guidance,)),
         Field("resolution", (one_of(a.FOXAPI_CREATIFY_RESOLUTIONS),)),
@@ -140,7 +140,11 @@ class FoxapiAdapter:
         return Submitted(task_id, _estimated_time_s(answer), state)
 
     async def query(
-        self, client: httpx.AsyncClient, settings: ProviderSettings, provider_task_id: str
+        self,
+        client: httpx.AsyncClient,
+        settings: ProviderSettings,
+        provider_task_id: str,
+        task_input: Mapping[str, Any] | None = None,
     ) -> ProviderState:
         """Read the task with `GET /v1/tasks/{id}`."""
         path = QUERY_PATH.format(id=quote(provider_task_id, safe=""))

@@ -15,7 +15,7 @@ import logging
 import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -54,6 +54,15 @@ def api_key(settings: ProviderSettings) -> str:
     return key
 
 
+class Body(NamedTuple):
+    """What one request sends besides its headers."""
+
+    json: dict[str, Any] | None = None
+    params: dict[str, str] | None = None
+    files: dict[str, tuple[str, bytes, str]] | None = None
+    data: dict[str, str] | None = None
+
+
 async def request_json(
     client: httpx.AsyncClient,
     settings: ProviderSettings,
@@ -63,14 +72,18 @@ async def request_json(
     json: dict[str, Any] | None = None,
     params: dict[str, str] | None = None,
     envelope: bool = False,
+    files: dict[str, tuple[str, bytes, str]] | None = None,
+    data: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Send one request; return the JSON object answered, or raise a ProviderError.
 
     `envelope`: the body carries its own status as `code` (kie), checked even on HTTP 200.
+    `files` and `data` send a multipart form instead of `json` (kie's file upload).
     """
     key = api_key(settings)
     url = f"{settings.base_url.rstrip('/')}{path}"
-    response = await _send(client, settings.name, method, url, key, json, params)
+    sent = Body(json, params, files, data)
+    response = await _send(client, settings.name, method, url, key, sent)
     logger.debug("%s %s %s -> %s", settings.name, method, path, response.status_code)
     body = _json_body(response)
     if not response.is_success:
@@ -95,12 +108,14 @@ async def _send(
     method: str,
     url: str,
     key: str,
-    json: dict[str, Any] | None,
-    params: dict[str, str] | None,
+    body: Body,
 ) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
     try:
-        return await client.request(method, url, headers=headers, json=json, params=params)
+        return await client.request(
+            method, url, headers=headers, json=body.json, params=body.params,
+            files=body.files, data=body.data,
+        )  # fmt: skip
     except httpx.TimeoutException as exc:
         message = f"timed out ({type(exc).__name__}) on {method} {_no_query(url)}"
         raise ProviderUnavailable(provider, message, code="timeout") from exc

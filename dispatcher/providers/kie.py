@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ def _video_fields(*, image: bool, pro: bool) -> tuple[Field, ...]:
         Field("aspect_ratio", (one_of(a.KIE_ASPECT_RATIOS),)),
         Field("n_frames", (one_of(a.KIE_N_FRAMES),)),
         Field("remove_watermark", (boolean,)),
+        Field("upload_method", (one_of(a.KIE_UPLOAD_METHODS),)),
         Field("character_id_list", (listed(string(), max_count=a.KIE_CHARACTER_ID_LIST_MAX),)),
     ]
     if image:
@@ -42,8 +44,8 @@ def _schemas() -> dict[str, Schema]:
     low, high = a.KIE_CHARACTER_FILE_URLS
     characters = (
         Field("character_file_url", (listed(url, min_count=low, max_count=high),), required=True),
-        Field("character_prompt", (string(max_len=a.KIE_TEXT_MAX),)),
-        Field("safety_instruction", (string(max_len=a.KIE_TEXT_MAX),)),
+        Field("character_prompt", (string(max_len=a.KIE_TEXT_MAX, min_len=0),)),
+        Field("safety_instruction", (string(max_len=a.KIE_TEXT_MAX, min_len=0),)),
     )
     schemas = [Schema("sora-2-characters", characters)]
     for prefix, pro in (("sora-2", False), ("sora-2-pro", True)):
@@ -84,6 +86,8 @@ class KieAdapter:
         body: dict[str, Any] = {"model": model, "input": task_input}
         if callback_url is not None:
             body["callBackUrl"] = callback_url
+            # progress reports go to the same per-task URL; they never end a task
+            body["progressCallBackUrl"] = callback_url
         answer = await request_json(client, settings, "POST", CREATE_PATH, json=body, envelope=True)
         task_id = as_text(as_dict(answer.get("data")).get("taskId"))
         if task_id is None:
@@ -95,7 +99,11 @@ class KieAdapter:
         return Submitted(provider_task_id=task_id)
 
     async def query(
-        self, client: httpx.AsyncClient, settings: ProviderSettings, provider_task_id: str
+        self,
+        client: httpx.AsyncClient,
+        settings: ProviderSettings,
+        provider_task_id: str,
+        task_input: Mapping[str, Any] | None = None,
     ) -> ProviderState:
         """Read the task with recordInfo; its `data` is the task record."""
         answer = await request_json(

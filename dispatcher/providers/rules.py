@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -145,20 +146,18 @@ def _count_text(low: int, high: int | None) -> str:
     return f"{low} to {high} item(s)" if low else f"at most {high} item(s)"
 
 
+TIMESTAMPS = re.compile(r"[0-9]+,[0-9]+")
+
+
 def timestamps(min_span_s: float, max_span_s: float) -> Check:
-    """A "start,end" string in seconds: start >= 0, end - start within the span."""
-    fix = f'write "start,end" in seconds with start >= 0 and end - start from {min_span_s:g} to '
+    """The page's "start_second,end_second" (whole seconds, no spaces), end - start in the span."""
+    fix = f'write "start_second,end_second" in whole seconds, end - start from {min_span_s:g} to '
     fix += f'{max_span_s:g}, e.g. "1,3"'
 
     def check(field: str, value: Any) -> None:
-        try:
-            start, end = (float(part) for part in str(value).split(","))
-        except ValueError:
-            raise invalid(field, "format", value, fix) from None
-        if not isinstance(value, str) or not (math.isfinite(start) and math.isfinite(end)):
+        if not isinstance(value, str) or not TIMESTAMPS.fullmatch(value):
             raise invalid(field, "format", value, fix)
-        if start < 0:
-            raise invalid(field, "range", value, fix)
+        start, end = (int(part) for part in value.split(","))
         if not min_span_s <= end - start <= max_span_s:
             raise invalid(field, "span", value, fix)
 
@@ -198,12 +197,16 @@ class Schema:
     name: str
     fields: tuple[Field, ...]
     cross: tuple[CrossCheck, ...] = ()
+    # open: fields this schema does not list pass through to the provider unchecked
+    # (for modes no primary page documents: the provider decides)
+    open: bool = False
 
     def validate(self, task_input: Any) -> dict[str, Any]:
         """Check `task_input` against every rule; return a copy of it, unchanged."""
         if not isinstance(task_input, dict):
             raise invalid("input", "type", task_input, "give the task input as a JSON object")
-        self.reject_unknown(task_input)
+        if not self.open:
+            self.reject_unknown(task_input)
         for spec in self.fields:
             value = task_input.get(spec.name)
             if value is None:

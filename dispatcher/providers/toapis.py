@@ -24,8 +24,6 @@ from dispatcher.providers.rules import (
     Schema,
     exactly_one_of,
     invalid,
-    listed,
-    positive_integer,
     string,
     timestamps,
     url,
@@ -47,24 +45,23 @@ def is_character_creation(task_input: Mapping[str, Any]) -> bool:
 
 
 def _creation(model: str) -> Schema:
+    """The character page's fields; "prompt parameter is not required in this mode"."""
     fields = (
         Field("url", (url,)),
         Field("from_task", (string(),)),
         Field("timestamps", (timestamps(*a.TOAPIS_TIMESTAMP_SPAN_S),), required=True),
-        Field("prompt", (string(max_len=a.TOAPIS_PROMPT_MAX),)),
+        Field("prompt", (string(min_len=0),)),
     )
     return Schema(f"{model} ({CREATION})", fields, (exactly_one_of("url", "from_task"),))
 
 
 def _generation(model: str) -> Schema:
+    """No primary page: `prompt` is required, the rest passes through (open schema)."""
     fields = (
-        Field("prompt", (string(max_len=a.TOAPIS_PROMPT_MAX),), required=True),
+        Field("prompt", (string(),), required=True),
         Field("character_url", (string(),)),
-        Field("duration", (positive_integer,)),
-        Field("aspect_ratio", (string(),)),
-        Field("image_urls", (listed(url, max_count=a.TOAPIS_IMAGE_URLS_MAX),)),
     )
-    return Schema(f"{model} ({GENERATION})", fields)
+    return Schema(f"{model} ({GENERATION})", fields, open=True)
 
 
 class ToapisAdapter:
@@ -87,7 +84,6 @@ class ToapisAdapter:
         if isinstance(task_input, dict) and is_character_creation(task_input):
             return self._creation[model].validate(task_input)
         if isinstance(task_input, dict) and task_input.get("prompt") is None:
-            self._generation[model].reject_unknown(task_input)
             raise invalid(
                 "prompt",
                 "required",
@@ -123,11 +119,17 @@ class ToapisAdapter:
         return Submitted(task_id, None, state)
 
     async def query(
-        self, client: httpx.AsyncClient, settings: ProviderSettings, provider_task_id: str
+        self,
+        client: httpx.AsyncClient,
+        settings: ProviderSettings,
+        provider_task_id: str,
+        task_input: Mapping[str, Any] | None = None,
     ) -> ProviderState:
         """Read the task with `GET /v1/videos/generations/{id}`."""
         path = f"{PATH}/{quote(provider_task_id, safe='')}"
-        state = parse_toapis_task(await request_json(client, settings, "GET", path))
+        character = task_input is not None and is_character_creation(task_input)
+        answer = await request_json(client, settings, "GET", path)
+        state = parse_toapis_task(answer, character=character)
         if not state.provider_task_id:
             state = dataclasses.replace(state, provider_task_id=provider_task_id)
         return state

@@ -11,7 +11,8 @@ POSTs to `/callbacks/<source>` with Standard Webhooks headers and this JSON body
                                          cancelled or expired
         "progress": 40,                  optional, 0-100
         "model": "sora-2",               optional: recorded when the task is new here
-        "result": {"video_urls": [...], "character_id": ..., "character_name": ...},
+        "result": {"video_urls": [...], "image_urls": [...], "character_id": ...,
+                   "character_name": ...},
         "error": {"code": "...", "message": "..."}
       }
     }
@@ -68,6 +69,7 @@ def _result(value: Any) -> dict[str, Any]:
         url_list(found.get("video_urls")),
         as_text(found.get("character_id")),
         as_text(found.get("character_name")),
+        url_list(found.get("image_urls")),
     )
 
 

@@ -22,6 +22,7 @@ from receiver.clock import now_ms
 from receiver.db import Executor, Row
 from receiver.pipeline import Pipeline, PipelineLimits
 from receiver.provider_results.common import as_text
+from receiver.provider_results.cost import keep_reported
 from receiver.provider_state import ProviderState
 from receiver.runtime import Runtime
 from receiver.store.audit import purge_callbacks
@@ -149,7 +150,7 @@ class InboxWorker:
         if task is not None and task["status"] in TERMINAL:
             return Confirmed(row, task, reported, confirmed=False)
         state, confirmed = await self._confirm(source, row["provider_task_id"], reported)
-        return Confirmed(row, task, state, confirmed)
+        return Confirmed(row, task, keep_reported(state, reported), confirmed)
 
     async def _record(self, results: list[Prepared]) -> None:
         for failed in (r for r in results if isinstance(r, Failed)):
@@ -243,7 +244,8 @@ class InboxWorker:
                   "confirmed": item.confirmed, "inbox_id": row["id"]}  # fmt: skip
         event = None
         if state.is_final:
-            outcome = Outcome(task["id"], state.status, "callback", state.result, state.error)
+            outcome = Outcome(task["id"], state.status, "callback", state.result, state.error,
+                              state.cost, state.expires_at_ms)  # fmt: skip
             hooks = self._runtime.completion_hooks
             event = await record_completion_in(tx, outcome, hooks=hooks)
         else:

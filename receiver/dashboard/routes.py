@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 from receiver.clock import now_ms
 from receiver.dashboard import actions, chart_pages, login, probe_page, queries
 from receiver.dashboard.render import render
-from receiver.db import Database
+from receiver.db import Database, Row
 from receiver.errors import NotFound
 from receiver.store.tasks import STATUSES, TERMINAL
 
@@ -46,7 +46,26 @@ async def overview_page(request: Request) -> Response:
     found = await queries.overview(_db(request))
     charts = {} if request.query_params.get("partial") == "1" else (
         await chart_pages.overview_context(_db(request), request))  # fmt: skip
-    return _page(request, "overview", overview=found, statuses=STATUS_ORDER, **charts)
+    accounts = await provider_accounts(request)
+    return _page(request, "overview", overview=found, statuses=STATUS_ORDER, accounts=accounts,
+                 **charts)  # fmt: skip
+
+
+def _expired(row: Row, completed: int | None) -> bool:
+    """Past the result's `expires_at`, else more than the usual 24 h after completion."""
+    expires = row.get("expires_at")
+    if expires is not None:
+        return bool(now_ms() >= expires)
+    return completed is not None and now_ms() - completed > URL_EXPIRY_MS
+
+
+async def provider_accounts(request: Request) -> list[dict[str, Any]]:
+    """Each provider's base URL, key and credits, when the dispatcher part is running."""
+    reader = request.app.state.runtime.services.get("provider_accounts")
+    if reader is None:
+        return []
+    found: list[dict[str, Any]] = await reader()
+    return found
 
 
 async def tasks_page(request: Request) -> Response:
@@ -78,7 +97,7 @@ async def task_page(request: Request) -> Response:
         terminal=row["status"] in TERMINAL,
         history=await queries.task_history(db, row["id"]),
         events=await queries.task_events(db, row["id"]),
-        urls_may_be_expired=completed is not None and now_ms() - completed > URL_EXPIRY_MS,
+        urls_may_be_expired=_expired(row, completed),
     )
 
 

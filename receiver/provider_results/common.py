@@ -101,11 +101,19 @@ def unwrap(obj: Any) -> dict[str, Any]:
 
 
 def result_object(
-    video_urls: list[str], character_id: str | None = None, character_name: str | None = None
+    video_urls: list[str],
+    character_id: str | None = None,
+    character_name: str | None = None,
+    image_urls: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The normalised `result` of a succeeded task (all three keys always present)."""
+    """The normalised `result` of a succeeded task (all four keys always present).
+
+    `video_urls` holds videos only; pictures (profile pictures, thumbnails, covers) go
+    to `image_urls`.
+    """
     return {
         "video_urls": unique(video_urls),
+        "image_urls": unique(image_urls),
         "character_id": character_id,
         "character_name": character_name,
     }

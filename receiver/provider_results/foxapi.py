@@ -15,6 +15,9 @@ from receiver.provider_results.common import (
     unwrap,
     url_list,
 )
+from receiver.provider_results.cost import cost_object, numeric_units
+from receiver.provider_results.expiry import expires_at_ms
+from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
 # foxapi `status` -> taskhook status. Anything else is read as still running.
@@ -41,7 +44,10 @@ def parse_foxapi_task(obj: Mapping[str, Any]) -> ProviderState:
     error = None
     if status == "failed":
         error = error_from(task.get("error") or task.get("message"), "foxapi")
-    return ProviderState(task_id, status, progress, result, error, raw=task)
+    usage = numeric_units(as_dict(task.get("usage")))
+    return ProviderState(task_id, status, progress, result, error, raw=task,
+                         cost=cost_object(usage, None),
+                         expires_at_ms=expires_at_ms(result))  # fmt: skip
 
 
 def _result(task: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,4 +61,5 @@ def _result(task: Mapping[str, Any]) -> dict[str, Any]:
     first = items[0] if items else {}
     character_id = as_text(first.get("character_id"))
     name = as_text(first.get("name")) or as_text(first.get("character_name"))
-    return result_object(urls, character_id, name if character_id else None)
+    videos, images = split_media(urls)
+    return result_object(videos, character_id, name if character_id else None, images)

@@ -13,6 +13,9 @@ from receiver.provider_results.common import (
     result_object,
     url_list,
 )
+from receiver.provider_results.cost import cost_object, number, numeric_units, span_s
+from receiver.provider_results.expiry import expires_at_ms
+from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
 # kie `state` -> taskhook status. Anything else is read as still running.
@@ -24,6 +27,7 @@ STATES = {
     "fail": "failed",
 }
 OK_CODE = 200
+FULL = 100
 
 
 def kie_callback_task_id(body: Mapping[str, Any]) -> str | None:
@@ -48,17 +52,24 @@ def parse_kie_record(data: Mapping[str, Any]) -> ProviderState:
     error = None
     if status == "failed":
         error = error_object(record.get("failCode"), record.get("failMsg"), "kie")
-    return ProviderState(task_id, status, progress, result, error, raw=record)
+    expires = expires_at_ms(result, completed_ms=record.get("completeTime"))
+    return ProviderState(task_id, status, progress, result, error, raw=record,
+                         cost=_cost(record), expires_at_ms=expires)  # fmt: skip
 
 
 def parse_kie_callback(body: Mapping[str, Any]) -> ProviderState:
     """Normalise a whole kie callback body `{"code", "msg", "data": {...}}`.
 
-    A `data` without `state` (older callback shapes) takes its outcome from `code`.
+    A `data` without `state` (older callback shapes) takes its outcome from `code`,
+    except a progress report (`progressCallBackUrl`: a `progress` below 100), which is
+    read as still generating: a progress callback never ends a task.
     """
     top = as_dict(body)
     record = as_dict(top.get("data"))
     record.setdefault("taskId", kie_callback_task_id(top))
+    progress = as_progress(record.get("progress"))
+    if not record.get("state") and progress is not None and progress < FULL:
+        record["state"] = "generating"
     if not record.get("state"):
         ok = top.get("code") in (OK_CODE, str(OK_CODE))
         record["state"] = "success" if ok else "fail"
@@ -66,6 +77,14 @@ def parse_kie_callback(body: Mapping[str, Any]) -> ProviderState:
             record.setdefault("failCode", top.get("code"))
             record.setdefault("failMsg", top.get("msg") or top.get("message"))
     return parse_kie_record(record)
+
+
+def _cost(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Credit fields as reported; `costTime` (s), else completeTime - createTime (ms)."""
+    duration = number(record.get("costTime"))
+    if duration is None:
+        duration = span_s(record.get("createTime"), record.get("completeTime"), scale=1000)
+    return cost_object(numeric_units(record, only_credit_keys=True), duration)
 
 
 def _result(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,4 +98,5 @@ def _result(record: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(ids, list) and ids:
             character_id = as_text(ids[0])
     name = as_text(parsed.get("character_name")) or as_text(parsed.get("name"))
-    return result_object(urls, character_id, name)
+    videos, images = split_media(urls)
+    return result_object(videos, character_id, name, image_urls=images)

@@ -12,8 +12,10 @@ from receiver.provider_results.common import (
     error_from,
     result_object,
     unwrap,
-    urls_anywhere,
 )
+from receiver.provider_results.cost import cost_object, number, numeric_units, span_s
+from receiver.provider_results.expiry import expires_at_ms
+from receiver.provider_results.media import split_media
 from receiver.provider_state import ProviderState
 
 # toapis `status` -> taskhook status. Anything else is read as still running.
@@ -29,16 +31,16 @@ STATUSES = {
     "cancelled": "cancelled",
     "canceled": "cancelled",
 }
-# Keys that mark a `result` as a created character (its inner shape is unconfirmed).
-CHARACTER_KEYS = ("character_id", "character", "username", "profile_picture", "cameo_id")
 
 
-def parse_toapis_task(obj: Mapping[str, Any], *, character: bool | None = None) -> ProviderState:
+def parse_toapis_task(obj: Mapping[str, Any], *, character: bool = False) -> ProviderState:
     """Normalise one toapis task (`{"id", "status", "progress", "result", "error"}`).
 
-    `character`: True when the task created a character (then `result.character_id` is
-    the toapis task id: what later generations pass as `character_url`); None infers it
-    from the result's keys.
+    `character` says whether the task was a character creation, decided by the caller
+    from the request it stored (never guessed from the result's keys). A character's
+    `result.character_id` is the toapis task id: what later generations pass as
+    `character_url`. Videos go to `video_urls`, pictures (profile picture, thumbnail,
+    cover) to `image_urls`.
     """
     task = unwrap(obj)
     task_id = as_text(task.get("id")) or as_text(task.get("task_id")) or ""
@@ -48,15 +50,25 @@ def parse_toapis_task(obj: Mapping[str, Any], *, character: bool | None = None) 
     error = None
     if status == "failed":
         error = error_from(task.get("error") or task.get("message"), "toapis")
-    return ProviderState(task_id, status, progress, result, error, raw=task)
+    usage = numeric_units(as_dict(task.get("usage")))
+    duration = span_s(task.get("created_at"), task.get("completed_at"))
+    cost = cost_object(usage, duration) if status in ("succeeded", "failed") else None
+    completed = number(task.get("completed_at"))
+    expires = expires_at_ms(
+        result,
+        reported_s=task.get("expires_at"),
+        completed_ms=completed * 1000 if completed is not None else None,
+    )
+    return ProviderState(task_id, status, progress, result, error, raw=task, cost=cost,
+                         expires_at_ms=expires)  # fmt: skip
 
 
-def _result(task: Mapping[str, Any], task_id: str, character: bool | None) -> dict[str, Any]:
+def _result(task: Mapping[str, Any], task_id: str, character: bool) -> dict[str, Any]:
     found = task.get("result")
-    inner = as_dict(found)
-    if character is None:
-        character = any(key in inner for key in CHARACTER_KEYS)
-    name = as_text(inner.get("name")) or as_text(inner.get("username"))
+    videos, images = split_media(found)
     if not character:
-        return result_object(urls_anywhere(found))
-    return result_object(urls_anywhere(found), task_id or None, name)
+        return result_object(videos, image_urls=images)
+    inner = as_dict(found)
+    name = as_text(inner.get("name")) or as_text(inner.get("username"))
+    # a character has no video: every URL of its result is a picture
+    return result_object([], task_id or None, name, image_urls=[*images, *videos])

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from receiver.clock import now_ms
+from receiver.clock import now_ms, rfc3339
 from receiver.db import Database, Executor, Row
 from receiver.errors import InvalidInput
 from receiver.store.events import emit_event
@@ -39,6 +39,8 @@ class Outcome:
     source: str
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    cost: dict[str, Any] | None = None  # what the provider reported (provider_results.cost)
+    expires_at_ms: int | None = None  # when the result's URLs stop working
 
     def __post_init__(self) -> None:
         if self.status not in TERMINAL:
@@ -59,7 +61,8 @@ async def record_completion_in(
     """`record_completion` inside a transaction the caller already holds."""
     now = now_ms()
     task = await tx.fetchone(
-        "UPDATE tasks SET status = ?, result = ?, error = ?, completion_source = ?, "
+        "UPDATE tasks SET status = ?, result = ?, error = ?, cost = ?, expires_at = ?, "
+        "completion_source = ?, "
         "progress = CASE WHEN ? = 'succeeded' THEN 100 ELSE progress END, "
         "next_poll_at = NULL, poll_lease_until = NULL, completed_at = ?, updated_at = ? "
         "WHERE id = ? AND status NOT IN ('succeeded', 'failed', 'cancelled', 'expired') "
@@ -67,6 +70,8 @@ async def record_completion_in(
         outcome.status,
         dumps(outcome.result) if outcome.result is not None else None,
         dumps(outcome.error) if outcome.error is not None else None,
+        dumps(outcome.cost) if outcome.cost is not None else None,
+        outcome.expires_at_ms,
         outcome.source, outcome.status, now, now, outcome.task_id,
     )  # fmt: skip
     if task is None:  # already terminal: the loser of a race writes nothing
@@ -100,4 +105,6 @@ def event_data(task: Row, outcome: Outcome) -> dict[str, Any]:
         "source": outcome.source,
         "prompt": str(prompt)[:PROMPT_EXCERPT_CHARS] if prompt else None,
         "parent_id": task["parent_id"],
+        "cost": outcome.cost,
+        "expires_at": rfc3339(outcome.expires_at_ms),
     }

@@ -152,6 +152,8 @@ def task_to_api(row: Row) -> dict[str, Any]:
         "input": loads(row["input"]),
         "result": loads(row["result"]),
         "error": loads(row["error"]),
+        "cost": loads(row.get("cost")),
+        "expires_at": rfc3339(row.get("expires_at")),
         "parent_id": row["parent_id"],
         "external": bool(row["external"]),
         "source": row["completion_source"],

@@ -21,7 +21,10 @@ WAV = "https://files.example/speech.wav"
 # one valid input for every model of every provider that the emulator serves
 EVERY_MODEL: list[tuple[str, str, dict[str, Any]]] = [
     ("kie", "sora-2-characters", {"character_file_url": [URL]}),
-    # kie's sora-2 video models (unconfirmed, see allowed.py) are not served by the emulator
+    ("kie", "sora-2-text-to-video", {"prompt": "waves", "n_frames": "10"}),
+    ("kie", "sora-2-image-to-video", {"prompt": "move", "image_urls": [IMG]}),
+    ("kie", "sora-2-pro-text-to-video", {"prompt": "waves", "size": "high"}),
+    ("kie", "sora-2-pro-image-to-video", {"prompt": "move", "image_urls": [IMG]}),
     ("foxapi", "sora-2", {"prompt": "waves", "duration": 4}),
     ("foxapi", "sora-2-pro", {"prompt": "waves", "resolution": "1080p"}),
     ("foxapi", "sora-2-character", {"video_url": URL, "name": "Al"}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -66,7 +67,11 @@ class FakeAdapter:
         return Submitted(f"{self.name}-{next(self._ids)}", self.estimate_s)
 
     async def query(
-        self, client: httpx.AsyncClient, settings: ProviderSettings, provider_task_id: str
+        self,
+        client: httpx.AsyncClient,
+        settings: ProviderSettings,
+        provider_task_id: str,
+        task_input: Mapping[str, Any] | None = None,
     ) -> ProviderState:
         self.queries.append(provider_task_id)
         answer = self.query_answers.popleft() if self.query_answers else "running"

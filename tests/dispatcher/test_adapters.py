@@ -76,6 +76,7 @@ async def test_kie_submit_sends_model_callback_and_input() -> None:
     assert body_of(req) == {
         "model": "sora-2-characters",
         "callBackUrl": CALLBACK,
+        "progressCallBackUrl": CALLBACK,  # progress reports to the same per-task URL
         "input": task_input,
     }
 
@@ -123,7 +124,7 @@ async def test_kie_query_parses_record(result_json: str, expected: dict[str, Any
     assert str(req.url) == "https://kie.test/api/v1/jobs/recordInfo?taskId=task_kie_1"
     assert_headers(req)
     assert state.status == "succeeded"
-    assert state.result == {**expected, "character_name": None}
+    assert state.result == {**expected, "character_name": None, "image_urls": []}
 
 
 async def test_kie_query_failed_and_running() -> None:
@@ -215,6 +216,7 @@ async def test_foxapi_submit_without_estimate() -> None:
                 "video_urls": ["https://r/1.mp4", "https://r/2.mp4"],
                 "character_id": None,
                 "character_name": None,
+                "image_urls": [],
             },
         ),
         (
@@ -223,11 +225,12 @@ async def test_foxapi_submit_without_estimate() -> None:
                 "video_urls": ["https://o/1.mp4", "https://o/2.mp4"],
                 "character_id": None,
                 "character_name": None,
+                "image_urls": [],
             },
         ),
         (
             {"results": [{"character_id": "ch_1", "name": "Alice"}]},
-            {"video_urls": [], "character_id": "ch_1", "character_name": "Alice"},
+            {"video_urls": [], "character_id": "ch_1", "character_name": "Alice", "image_urls": []},
         ),
     ],
 )
@@ -282,22 +285,33 @@ async def test_toapis_submit_both_modes(task_input: dict[str, Any]) -> None:
 
 
 async def test_toapis_query_character_and_video() -> None:
-    character = {**TO_CREATED, "status": "completed", "result": {"character_id": "c", "name": "Al"}}
+    """The stored request decides the mode: a character's picture is never a video."""
+    picture = "https://v/avatar"  # no extension and a neutral key inside the character
+    result = {"character_id": "c", "name": "Al", "avatar": picture}
+    character = {**TO_CREATED, "status": "completed", "result": result}
     video = {
         **TO_CREATED,
         "id": "task_V",
         "status": "completed",
-        "result": {"url": "https://v/out.mp4"},
+        "result": {"url": "https://v/out.mp4", "cover_url": "https://v/cover"},
     }
     rec = Recorder(httpx.Response(200, json=character), httpx.Response(200, json=video))
+    creation = {"url": "https://v/in.mp4", "timestamps": "1,3"}
     async with client(rec) as http:
-        made = await get_adapter("toapis").query(http, settings_for("toapis"), "task_01KB")
-        clip = await get_adapter("toapis").query(http, settings_for("toapis"), "task_V")
+        adapter = get_adapter("toapis")
+        made = await adapter.query(http, settings_for("toapis"), "task_01KB", creation)
+        clip = await adapter.query(http, settings_for("toapis"), "task_V", {"prompt": "a fox"})
     assert str(rec.requests[0].url) == "https://toapis.test/v1/videos/generations/task_01KB"
     assert rec.requests[0].method == "GET"
-    assert made.result == {"video_urls": [], "character_id": "task_01KB", "character_name": "Al"}
+    assert made.result == {
+        "video_urls": [],
+        "image_urls": [picture],
+        "character_id": "task_01KB",
+        "character_name": "Al",
+    }
     assert clip.result == {
         "video_urls": ["https://v/out.mp4"],
+        "image_urls": ["https://v/cover"],
         "character_id": None,
         "character_name": None,
     }

@@ -26,5 +26,6 @@ async def test_signed_kie_callback_ends_as_one_confirmed_event(settings: Setting
         callbacks = [h["detail"] for h in detail["history"] if h["kind"] == "callback"]
         assert callbacks and callbacks[0]["confirmed"] is True  # the re-read decided
         audit = (await th.get("/api/callbacks", params={"provider": "kie"})).json()["items"]
-        assert [a["verdict"] for a in audit] == ["accepted"]
+        # the final callback, and a progress report when it came before the end
+        assert [a["verdict"] for a in audit] in (["accepted"], ["accepted"] * 2)
         assert audit[0]["headers"]["x-webhook-signature"] == "[redacted]"

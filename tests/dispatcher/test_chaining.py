@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
-from dispatcher.chaining import MissingValue, placeholders_in, render
+from dispatcher.chaining import MissingValue, context_from, placeholders_in, render
 from dispatcher.submission import parse_submission
 from receiver.errors import InvalidInput
 from receiver.settings import Settings
@@ -144,3 +145,16 @@ async def test_a_missing_value_fails_the_child_and_says_why(settings: Settings) 
         assert child["status"] == "failed"
         assert child["error"]["code"] == "chain_missing_value"
         assert "character_id" in child["error"]["message"]
+
+
+def test_video_url_is_never_a_picture() -> None:
+    """{{video_url}} hands the next task a video; a picture is {{image_url}}."""
+    result = {"video_urls": ["https://cdn/v.mp4"], "image_urls": ["https://cdn/thumb.jpg"],
+              "character_id": None, "character_name": None}  # fmt: skip
+    parent = {"id": "tsk_1", "provider_task_id": "task_9", "result": json.dumps(result)}
+    context = context_from(parent)
+    assert (context["video_url"], context["image_url"]) == ("https://cdn/v.mp4",
+                                                            "https://cdn/thumb.jpg")  # fmt: skip
+    character = {**result, "video_urls": [], "image_urls": ["https://cdn/profile.webp"]}
+    with pytest.raises(MissingValue):
+        render("{{video_url}}", context_from({**parent, "result": json.dumps(character)}))

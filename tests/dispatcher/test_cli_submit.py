@@ -99,3 +99,41 @@ async def test_no_server_is_a_clear_error(tmp_path: Path) -> None:
     code, _, err = await run_cli("submit", "foxapi", "sora-2", "-p", "prompt=x",
                                  "--url", "http://127.0.0.1:9")  # fmt: skip
     assert code == 1 and "is `taskhook serve` running?" in err and "Traceback" not in err
+
+
+async def test_submit_wait_follows_a_kie_chain_to_its_last_task(tmp_path: Path) -> None:
+    child = {"prompt": "me surfing", "character_id_list": ["{{character_id}}"]}
+    then = {"provider": "kie", "model": "sora-2-text-to-video", "input": child}
+    async with served(tmp_path, delay_s=0.2) as url:
+        code, out, err = await run_cli(
+            "submit", "kie", "sora-2-characters", "-p", 'character_file_url=["https://f/me.mp4"]',
+            "--then-json", json.dumps(then), "--wait", "--url", url,
+        )  # fmt: skip
+    assert code == 0, err
+    lines = out.splitlines()
+    done = [line for line in lines if line.endswith(": succeeded")]
+    [step] = [line for line in lines if line.startswith("then: ")]
+    assert len(done) == 2 and done[0] != done[1]
+    assert step.split()[1] == done[1].split(":")[0]  # the child it announced is the last task
+    assert step.endswith("kie/sora-2-text-to-video")
+    assert lines.index(step) < lines.index(done[1])
+    assert any(line.startswith("character: ") for line in lines[: lines.index(step)])
+    assert any(line.startswith("video: ") for line in lines[lines.index(step) :])
+
+
+async def test_submit_wait_prints_a_toapis_profile_picture_as_an_image(tmp_path: Path) -> None:
+    async with served(tmp_path, delay_s=0.2) as url:
+        code, out, err = await run_cli(
+            "submit", "toapis", "sora-2", "-p", "url=https://f/me.mp4", "-p", "timestamps=1,3",
+            "--wait", "--url", url,
+        )  # fmt: skip
+    assert code == 0, err
+    assert "image: " in out and "video: " not in out and "character: task_" in out
+
+
+async def test_foxapi_duration_16_exits_2_with_the_pages_list(tmp_path: Path) -> None:
+    """foxapi sora-2 page: duration "可选值: 4 8 12": 16 never reaches the provider."""
+    async with served(tmp_path) as url:
+        code, _, err = await run_cli("submit", "foxapi", "sora-2", "-p", "prompt=waves",
+                                     "-p", "duration=16", "--wait", "--url", url)  # fmt: skip
+    assert code == 2 and "duration" in err and "4, 8, 12" in err and "16, 20" not in err

@@ -175,7 +175,8 @@ async def test_callbacks_are_retried_then_counted() -> None:
         await client.post(KIE_CREATE, json=kie_body(callback=f"{hooks}/hook"))
         await wait_for(lambda: len(inbox.received) == 3, timeout_s=5)
         stats = (await client.get("/_emulator/stats")).json()
-    assert stats["callbacks"] == {"attempts": 3, "sent": 1, "failed": 0, "dropped": 0}
+    assert stats["callbacks"] == {"attempts": 3, "sent": 1, "failed": 0, "dropped": 0,
+                                  "progress": 0}  # fmt: skip
 
 
 async def test_paused_callbacks_are_dropped_until_resumed() -> None:
@@ -320,7 +321,8 @@ async def test_toapis_character_then_video_with_character_url() -> None:
         seen = await poll(client, url, lambda b: b["status"] == "completed")
         assert {b["status"] for b in seen[:-1]} <= {"queued", "in_progress"}
         done = seen[-1]
-        assert done["result"]["character_id"] == character["id"]
+        # its own character id differs from the task id (which character_url takes)
+        assert done["result"]["character_id"] not in (None, character["id"])
         assert done["expires_at"] - done["completed_at"] == 86400
         video = await client.post("/toapis/v1/videos/generations", json={
             "model": "sora-2-pro", "prompt": "the character waves",

@@ -51,7 +51,9 @@ async def test_kie_completes_by_callback(settings: Settings) -> None:
         assert done["result"]["character_id"]
         stats = await emulator_stats(emu)
         assert stats["callbacks"]["sent"] == 1
-        assert stats["tasks"][task["provider_task_id"]].get("query", 0) <= 1  # the confirm
+        # the confirm (and the progress report's, when one was sent)
+        confirms = 1 + stats["callbacks"]["progress"]
+        assert stats["tasks"][task["provider_task_id"]].get("query", 0) <= confirms
 
 
 async def test_foxapi_uses_callbacks_only_for_the_models_switched_on(settings: Settings) -> None:
@@ -124,6 +126,10 @@ async def test_a_restart_mid_poll_resumes_and_finishes(settings: Settings) -> No
          ("toapis", "sora-2", {"prompt": "@me surfs", "character_url": "{{provider_task_id}}"})),
         (("kie", "sora-2-characters", {"character_file_url": ["https://f/me.mp4"]}),
          ("foxapi", "sora-2-pro", {"prompt": "me dancing", "character_ids": ["{{character_id}}"]})),
+        # kie's page: character_id "can be used ... in subsequent operations"
+        (("kie", "sora-2-characters", {"character_file_url": ["https://f/me.mp4"]}),
+         ("kie", "sora-2-text-to-video",
+          {"prompt": "me surfing", "character_id_list": ["{{character_id}}"]})),
     ],
 )  # fmt: skip
 async def test_a_character_then_a_video_with_it_runs_the_child_once(
@@ -145,6 +151,9 @@ async def test_a_character_then_a_video_with_it_runs_the_child_once(
         used = parent_done["result"]["character_id"]
         if child[0] == "toapis":
             assert done["input"]["character_url"] == parent_done["provider_task_id"]
+        elif child[0] == "kie":
+            assert done["input"]["character_id_list"] == [used]
+            assert done["result"]["video_urls"] and not done["result"]["character_id"]
         else:
             assert done["input"]["character_ids"] == [used]
         await asyncio.sleep(0.3)

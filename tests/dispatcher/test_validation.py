@@ -54,8 +54,11 @@ VALID: list[tuple[str, str, dict[str, Any]]] = [
             "delete_video": False,
         },
     ),
-    ("foxapi", "sora-2", {"prompt": "p", "duration": 16}),
-    ("foxapi", "sora-2", {"prompt": "p", "duration": 20}),
+    # the page gives creatify-aurora's prompt no limit
+    ("foxapi", "creatify-aurora", {"image_url": IMG, "audio_url": WAV, "prompt": "p" * 30000}),
+    # kie's page: only "Max 5000 characters", so "" is the provider's call
+    ("kie", "sora-2-characters", {"character_file_url": [URL], "character_prompt": ""}),
+    ("kie", "sora-2-characters", {"character_file_url": [URL], "safety_instruction": ""}),
     ("foxapi", "sora-2", {"prompt": "p", "image_urls": None}),
     ("foxapi", "sora-2", {"prompt": "p", "generation_type": "image-to-video", "image_urls": [IMG]}),
     ("foxapi", "sora-2-character", {"video_url": URL, "name": "A"}),
@@ -76,7 +79,12 @@ VALID: list[tuple[str, str, dict[str, Any]]] = [
     ("foxapi", "creatify-aurora", {"image_url": IMG, "audio_url": WAV, "guidance_scale": 2.5}),
     ("toapis", "sora-2", {"url": URL, "timestamps": "1,3"}),
     ("toapis", "sora-2-pro", {"from_task": "task_01ABC", "timestamps": "0,1"}),
-    ("toapis", "sora-2-vip", {"url": URL, "timestamps": "2.5,4.5"}),
+    ("toapis", "sora-2-vip", {"url": URL, "timestamps": "2,4"}),
+    # "prompt parameter is not required in this mode": optional, so it may be given
+    ("toapis", "sora-2", {"url": URL, "timestamps": "1,3", "prompt": "the fox"}),
+    # generation mode has no primary page: fields beyond prompt pass through
+    ("toapis", "sora-2", {"prompt": "x" * 20001, "duration": 0, "aspect_ratio": 1.5}),
+    ("toapis", "sora-2", {"prompt": "p", "image_urls": [IMG, IMG], "seconds": "10"}),
     ("toapis", "sora-2", {"prompt": "@alice surfs", "character_url": "task_01ABC"}),
     ("toapis", "sora-2-pro", {"prompt": "a cat", "duration": 10, "image_urls": [IMG]}),
 ]
@@ -205,20 +213,21 @@ INVALID: list[tuple[tuple[str, str], dict[str, Any], str, str, str]] = [
     (T_SORA, {"url": URL, "timestamps": "1-3"}, "timestamps", "format", "1-3"),
     (T_SORA, {"url": URL, "timestamps": "a,b"}, "timestamps", "format", "a,b"),
     (T_SORA, {"url": URL, "timestamps": 13}, "timestamps", "format", "13"),
-    (T_SORA, {"url": URL, "timestamps": "-1,1"}, "timestamps", "range", "-1,1"),
-    (T_SORA, {"url": URL, "timestamps": "1,1.5"}, "timestamps", "span", "1,1.5"),
+    (T_SORA, {"url": URL, "timestamps": "-1,1"}, "timestamps", "format", "-1,1"),
+    (T_SORA, {"url": URL, "timestamps": "1,1.5"}, "timestamps", "format", "1,1.5"),
+    (T_SORA, {"url": URL, "timestamps": "1, 3"}, "timestamps", "format", "1, 3"),
+    (T_SORA, {"url": URL, "timestamps": "0.5,2.5"}, "timestamps", "format", "0.5,2.5"),
     (T_SORA, {"url": URL, "timestamps": "1,5"}, "timestamps", "span", "1,5"),
     (T_SORA, {"url": URL, "timestamps": "3,1"}, "timestamps", "span", "3,1"),
     (T_SORA, {**TC, "name": "Al"}, "name", "unknown_field", "Al"),
     # toapis video generation
     (T_SORA, {}, "prompt", "required", "None"),
     (T_SORA, {"character_url": "task_1"}, "prompt", "required", "None"),
-    (T_SORA, {"promt": "a cat"}, "promt", "unknown_field", "a cat"),
-    (T_SORA, {"prompt": "x" * 20001}, "prompt", "max_length", "xxx"),
+    (T_SORA, {"promt": "a cat"}, "prompt", "required", "None"),
     (T_SORA, {"prompt": "p", "character_url": 5}, "character_url", "type", "5"),
-    (T_SORA, {"prompt": "p", "duration": 0}, "duration", "type", "0"),
-    (T_SORA, {"prompt": "p", "aspect_ratio": 1.5}, "aspect_ratio", "type", "1.5"),
-    (T_SORA, {"prompt": "p", "image_urls": [IMG, IMG]}, "image_urls", "count", "frame.png"),
+    # foxapi sora-2 page: duration 4, 8 or 12 only
+    (F_SORA, {"prompt": "p", "duration": 16}, "duration", "one_of", "16"),
+    (F_SORA, {"prompt": "p", "duration": 20}, "duration", "one_of", "20"),
 ]
 
 
@@ -242,7 +251,8 @@ def test_violation_names_field_rule_and_value(
 def test_message_says_how_to_fix() -> None:
     with pytest.raises(InvalidInput) as caught:
         get_adapter("foxapi").validate("sora-2", {"prompt": "p", "duration": 5})
-    assert "use one of 4, 8, 12, 16, 20" in caught.value.message
+    assert "use one of 4, 8, 12" in caught.value.message
+    assert "16" not in caught.value.message
 
 
 def test_unknown_field_suggests_and_lists_allowed() -> None:

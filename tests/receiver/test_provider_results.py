@@ -37,7 +37,12 @@ def test_kie_states_map_to_taskhook_statuses(state: str, status: str) -> None:
 def test_kie_character_id_from_result_json_string() -> None:
     record = {"taskId": "t", "state": "success", "resultJson": '{"character_id": "char_9"}'}
     got = parse_kie_record(record)
-    assert got.result == {"video_urls": [], "character_id": "char_9", "character_name": None}
+    assert got.result == {
+        "video_urls": [],
+        "image_urls": [],
+        "character_id": "char_9",
+        "character_name": None,
+    }
     assert got.progress == 100
     assert got.raw == record
 
@@ -60,7 +65,12 @@ def test_kie_result_urls_and_dict_result_json_tolerated() -> None:
 def test_kie_malformed_result_json_gives_empty_result_not_crash(bad: object) -> None:
     got = parse_kie_record({"taskId": "t", "state": "success", "resultJson": bad})
     assert got.status == "succeeded"
-    assert got.result == {"video_urls": [], "character_id": None, "character_name": None}
+    assert got.result == {
+        "video_urls": [],
+        "image_urls": [],
+        "character_id": None,
+        "character_name": None,
+    }
 
 
 def test_kie_failure_carries_fail_code_and_message() -> None:
@@ -135,6 +145,7 @@ def test_foxapi_results_urls() -> None:
     )
     assert got.result == {
         "video_urls": ["https://r/1.mp4"],
+        "image_urls": [],
         "character_id": None,
         "character_name": None,
     }
@@ -151,7 +162,12 @@ def test_foxapi_character_result() -> None:
     got = parse_foxapi_task(
         {"id": "f1", "status": "completed", "results": [{"character_id": "ch_1", "name": "Alice"}]}
     )
-    assert got.result == {"video_urls": [], "character_id": "ch_1", "character_name": "Alice"}
+    assert got.result == {
+        "video_urls": [],
+        "image_urls": [],
+        "character_id": "ch_1",
+        "character_name": "Alice",
+    }
 
 
 def test_foxapi_progress_clamped_and_error_object() -> None:
@@ -187,22 +203,37 @@ def test_toapis_statuses(status: str, expected: str) -> None:
     assert parse_toapis_task({"id": "task_1", "status": status}).status == expected
 
 
-def test_toapis_video_result_urls_anywhere() -> None:
-    result = {"url": "https://v/1.mp4", "thumbnails": [{"src": "https://v/1.jpg"}]}
+def test_toapis_video_result_thumbnails_are_pictures() -> None:
+    """A thumbnail is not a video: videos in video_urls, pictures in image_urls."""
+    result = {"url": "https://v/1.mp4", "thumbnails": [{"src": "https://v/1"}],
+              "poster": "https://v/p.jpg"}  # fmt: skip
     got = parse_toapis_task({"id": "task_1", "status": "completed", "result": result})
     assert got.result == {
-        "video_urls": ["https://v/1.mp4", "https://v/1.jpg"],
+        "video_urls": ["https://v/1.mp4"],
+        "image_urls": ["https://v/1", "https://v/p.jpg"],
         "character_id": None,
         "character_name": None,
     }
 
 
 def test_toapis_character_result_uses_task_id() -> None:
-    result = {"character_id": "inner", "name": "Bob"}
-    got = parse_toapis_task({"id": "task_C", "status": "completed", "result": result})
+    result = {"character_id": "inner", "name": "Bob", "profile_picture_url": "https://v/p"}
+    task = {"id": "task_C", "status": "completed", "result": result}
+    got = parse_toapis_task(task, character=True)
     assert got.result is not None
     assert got.result["character_id"] == "task_C"
     assert got.result["character_name"] == "Bob"
+    assert got.result["video_urls"] == []
+    assert got.result["image_urls"] == ["https://v/p"]
+
+
+def test_toapis_character_keys_do_not_make_a_generation_a_character() -> None:
+    """Character vs generation comes from the request, not from guessing by key names."""
+    result = {"username": "someone", "url": "https://v/1.mp4"}
+    got = parse_toapis_task({"id": "task_G", "status": "completed", "result": result})
+    assert got.result is not None
+    assert got.result["character_id"] is None
+    assert got.result["video_urls"] == ["https://v/1.mp4"]
 
 
 def test_toapis_character_flag_forces_character_id() -> None:
