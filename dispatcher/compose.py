@@ -10,6 +10,7 @@ from receiver.callbacks import CallbacksPlugin
 from receiver.dashboard import DashboardPlugin
 from receiver.db import Database
 from receiver.fanout import FanoutPlugin
+from receiver.media import MediaPlugin
 from receiver.runtime import Plugin
 from receiver.settings import Settings
 
@@ -21,6 +22,7 @@ def plugins(settings: Settings) -> list[Plugin]:
     found.append(DashboardPlugin())
     found.append(CallbacksPlugin())
     found.append(FanoutPlugin())
+    found.append(MediaPlugin())
     return found
 
 

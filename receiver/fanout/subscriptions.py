@@ -16,7 +16,7 @@ from receiver.fanout.ssrf import UrlGuard
 from receiver.ids import new_id
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
-from receiver.store.events import EVENT_TYPES
+from receiver.store.events import ALL_EVENT_TYPES
 from receiver.store.jsonutil import dumps
 from receiver.store.subscribers import (
     FILTER_KEYS,
@@ -72,10 +72,10 @@ def _check_type_globs(key: str, patterns: list[str]) -> None:
     if key != "type":
         return
     for pattern in patterns:
-        if not any(fnmatchcase(t, pattern) for t in EVENT_TYPES):
+        if not any(fnmatchcase(t, pattern) for t in ALL_EVENT_TYPES):
             raise InvalidInput(
                 f"type filter {pattern!r} matches no event type: use one of "
-                f"{', '.join(EVENT_TYPES)} (globs allowed, e.g. task.*)",
+                f"{', '.join(ALL_EVENT_TYPES)} (globs allowed, e.g. task.*)",
                 field="filter",
             )
 

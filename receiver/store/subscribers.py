@@ -20,11 +20,15 @@ from receiver.store.jsonutil import dumps, loads
 from receiver.store.pagination import Page, fetch_page
 
 FILTER_KEYS = ("provider", "type", "model", "status")
+# Event types sent only to subscribers whose type filter names them exactly.
+OPT_IN_TYPES = ("task.started", "task.progress", "task.media_ready", "task.media_failed")
 
 
 def filter_matches(spec: Mapping[str, Sequence[str]], event: Mapping[str, Any]) -> bool:
     """True when every filter key has a glob matching the event (keys AND, globs OR)."""
     data = event.get("data") or {}
+    if event.get("type") in OPT_IN_TYPES and event.get("type") not in spec.get("type", ()):
+        return False  # lifecycle and media follow-ups only when named exactly
     for key, patterns in spec.items():
         value = event.get("type") if key == "type" else data.get(key)
         if not patterns:

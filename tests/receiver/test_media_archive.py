@@ -1,0 +1,220 @@
+"""The media archive: result files copied into the file store, linked from the events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from receiver.runtime import Runtime
+from receiver.settings import Settings
+from tests.receiver.fanout_support import Recorder
+from tests.receiver.media_support import (
+    FileServer,
+    body_of,
+    media_app,
+    media_settings,
+    sha_of,
+    succeed,
+    tick_until,
+)
+from tests.support import live_server
+
+WANTED = ["task.succeeded", "task.media_ready", "task.media_failed"]
+
+
+async def _subscribe(client: httpx.AsyncClient, url: str, types: list[str] = WANTED) -> None:
+    answer = await client.post(
+        "/api/subscribers", json={"url": url, "kind": "webhook", "filter": {"type": types}}
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def _bodies(recorder: Recorder) -> list[dict[str, Any]]:
+    return [json.loads(r.body) for r in recorder.received]
+
+
+def _local(url: str) -> str:
+    """A link's path and query, to fetch through the in-process client."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def _delivered(runtime: Runtime, n: int) -> Any:
+    async def check() -> bool:
+        rows = await runtime.db.fetchall("SELECT state FROM deliveries")
+        return len(rows) >= n and all(r["state"] == "delivered" for r in rows)
+
+    return check
+
+
+async def test_event_carries_archived_copies_that_outlive_the_provider(
+    settings: Settings, tmp_path: Any
+) -> None:
+    files = FileServer(sizes={"clip.mp4": 300_000, "face.png": 5_000})
+    hook = Recorder()
+    async with live_server(files.app()) as src, live_server(hook.app()) as sink:
+        async with media_app(media_settings(settings, tmp_path)) as (client, runtime):
+            await _subscribe(client, f"{sink}/hook")
+            result = {
+                "video_urls": [f"{src}/files/clip.mp4"],
+                "image_urls": [f"{src}/files/face.png"],
+            }
+            event = await succeed(runtime, result)
+            await tick_until(runtime, _delivered(runtime, 1))
+            files.deleted.update(files.sizes)  # the provider's copies are gone
+            [sent] = _bodies(hook)
+            assert sent["type"] == "task.succeeded" and sent["id"] == event["id"]
+            media = sent["data"]["result"]["media"]
+            assert [m["name"] for m in media] == ["video-0.mp4", "image-0.png"]
+            assert [m["status"] for m in media] == ["archived", "archived"]
+            assert media[0]["source_url"] == f"{src}/files/clip.mp4"
+            assert media[0]["sha256"] == sha_of("clip.mp4", 300_000)
+            assert (media[0]["bytes"], media[0]["content_type"]) == (300_000, "video/mp4")
+            got = await client.get(_local(media[0]["url"]))
+            assert got.status_code == 200 and got.headers["content-type"] == "video/mp4"
+            assert hashlib.sha256(got.content).hexdigest() == media[0]["sha256"]
+            assert got.content == body_of("clip.mp4", 300_000)
+            part = await client.get(_local(media[0]["url"]), headers={"Range": "bytes=100-199"})
+            assert part.status_code == 206 and part.content == got.content[100:200]
+            tampered = media[0]["url"].replace("video-0.mp4", "image-0.png")
+            assert (await client.get(_local(tampered))).status_code == 403
+            fresh = await client.get(f"/api/tasks/{event['data']['task_id']}/media")
+            assert [m["sha256"] for m in fresh.json()["items"]] == [m["sha256"] for m in media]
+    types = [row["type"] for row in await _events(settings)]
+    assert types == ["task.succeeded"]  # archived in time: no follow-up
+
+
+async def _events(settings: Settings) -> list[dict[str, Any]]:
+    from receiver.db import open_database
+
+    db = await open_database(settings.db)
+    try:
+        return await db.fetchall("SELECT type, payload FROM events ORDER BY id")
+    finally:
+        await db.close()
+
+
+async def test_three_failures_then_success_across_a_restart(
+    settings: Settings, tmp_path: Any
+) -> None:
+    files = FileServer(sizes={"clip.mp4": 50_000}, fail_next=3)
+    hook = Recorder()
+    settings = media_settings(settings, tmp_path)
+    async with live_server(files.app()) as src, live_server(hook.app()) as sink:
+        async with media_app(settings) as (client, runtime):
+            await _subscribe(client, f"{sink}/hook")
+            await succeed(runtime, {"video_urls": [f"{src}/files/clip.mp4"]})
+            await tick_until(runtime, _delivered(runtime, 1))  # first attempt failed
+        assert files.requests == 1
+        async with media_app(settings) as (client, runtime):  # a restart in between
+            await tick_until(runtime, _delivered(runtime, 2))
+            await _no_more_work(runtime)
+    assert files.requests == 4
+    first, second = _bodies(hook)
+    assert first["type"] == "task.succeeded"
+    assert [m["status"] for m in first["data"]["result"]["media"]] == ["pending"]
+    assert first["data"]["result"]["video_urls"] == [f"{src}/files/clip.mp4"]
+    assert second["type"] == "task.media_ready"
+    assert second["data"]["task_id"] == first["data"]["task_id"]
+    [archived] = second["data"]["result"]["media"]
+    assert archived["status"] == "archived" and archived["sha256"] == sha_of("clip.mp4", 50_000)
+    assert [row["type"] for row in await _events(settings)] == [
+        "task.succeeded", "task.media_ready",
+    ]  # fmt: skip
+
+
+async def _no_more_work(runtime: Runtime) -> None:
+    for _ in range(3):
+        counts = await runtime.runner.tick()
+        assert counts.get("media", 0) == 0
+
+
+async def test_too_large_fails_for_good_with_media_failed(
+    settings: Settings, tmp_path: Any
+) -> None:
+    files = FileServer(sizes={"big.mp4": 2 * 1024 * 1024 + 1})
+    hook = Recorder()
+    settings = media_settings(settings, tmp_path, media_max_mb=2)
+    async with live_server(files.app()) as src, live_server(hook.app()) as sink:
+        async with media_app(settings) as (client, runtime):
+            await _subscribe(client, f"{sink}/hook")
+            await succeed(runtime, {"video_urls": [f"{src}/files/big.mp4"]})
+            await tick_until(runtime, _delivered(runtime, 2))
+            await _no_more_work(runtime)
+    first, second = _bodies(hook)
+    assert first["type"] == "task.succeeded"
+    assert second["type"] == "task.media_failed"
+    [failed] = second["data"]["result"]["media"]
+    assert failed["status"] == "failed" and "larger than 2 MB" in failed["error"]
+    assert files.requests == 1  # not retried
+    assert not list((tmp_path / "media").rglob("*.part"))
+
+
+async def test_followups_only_reach_subscribers_that_name_them(
+    settings: Settings, tmp_path: Any
+) -> None:
+    files = FileServer(sizes={"clip.mp4": 1000}, fail_next=1)
+    named, plain = Recorder(), Recorder()
+    async with live_server(files.app()) as src, live_server(named.app()) as a, \
+            live_server(plain.app()) as b:  # fmt: skip
+        async with media_app(media_settings(settings, tmp_path)) as (client, runtime):
+            await _subscribe(client, f"{a}/hook")
+            answer = await client.post(
+                "/api/subscribers", json={"url": f"{b}/hook", "kind": "webhook"}
+            )
+            assert answer.status_code == 201
+            await succeed(runtime, {"video_urls": [f"{src}/files/clip.mp4"]})
+            await tick_until(runtime, _delivered(runtime, 3))
+    assert [b["type"] for b in _bodies(named)] == ["task.succeeded", "task.media_ready"]
+    assert [b["type"] for b in _bodies(plain)] == ["task.succeeded"]
+
+
+async def test_private_source_refused_without_the_relaxing_setting(
+    settings: Settings, tmp_path: Any
+) -> None:
+    files = FileServer(sizes={"clip.mp4": 1000})
+    settings = media_settings(settings, tmp_path, allow_private_subscribers=False)
+    async with live_server(files.app()) as src:
+        async with media_app(settings) as (_client, runtime):
+            event = await succeed(runtime, {"video_urls": [f"{src}/files/clip.mp4"]})
+            await tick_until(runtime, _followup_written(runtime))
+            row = await runtime.db.fetchone("SELECT state, last_error FROM media_files")
+    assert files.requests == 0
+    assert row is not None and row["state"] == "failed" and "loopback" in row["last_error"]
+    assert event["type"] == "task.succeeded"
+
+
+def _followup_written(runtime: Runtime) -> Any:
+    async def check() -> bool:
+        row = await runtime.db.fetchone("SELECT followup_event_id FROM media_waits")
+        return row is not None and row["followup_event_id"] is not None
+
+    return check
+
+
+async def test_retention_deletes_files_but_keeps_the_record(
+    settings: Settings, tmp_path: Any
+) -> None:
+    files = FileServer(sizes={"clip.mp4": 1000})
+    async with live_server(files.app()) as src:
+        async with media_app(media_settings(settings, tmp_path)) as (client, runtime):
+            event = await succeed(runtime, {"video_urls": [f"{src}/files/clip.mp4"]})
+            task_id = event["data"]["task_id"]
+
+            async def archived() -> bool:
+                row = await runtime.db.fetchone("SELECT state FROM media_files")
+                return row is not None and row["state"] == "archived"
+
+            await tick_until(runtime, archived)
+            [before] = (await client.get(f"/api/tasks/{task_id}/media")).json()["items"]
+            worker = next(w for w in runtime.runner.workers if w.name == "media")
+            assert await worker.purge(archived_before=2**62) == 1  # type: ignore[attr-defined]
+            [after] = (await client.get(f"/api/tasks/{task_id}/media")).json()["items"]
+            assert (await client.get(_local(before["url"]))).status_code == 404
+    assert after["status"] == "deleted" and after["url"] is None
+    assert after["sha256"] == before["sha256"] and after["bytes"] == 1000
+    assert not (tmp_path / "media" / task_id / "video-0.mp4").exists()
