@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,6 +58,7 @@ class FileServer:
     deleted: set[str] = field(default_factory=set)
     requests: int = 0
     content_type: str = "video/mp4"
+    stall_s: float = 0.0  # wait this long before the body
 
     def app(self) -> Starlette:
         async def serve(request: Request) -> Response:
@@ -68,6 +70,8 @@ class FileServer:
             if name in self.deleted or name not in self.sizes:
                 return Response("gone", 404)
             size = self.sizes[name]
+            if self.stall_s:
+                await asyncio.sleep(self.stall_s)
             headers = {"content-length": str(size)}
             return StreamingResponse(_agen(name, size), media_type=self.content_type,
                                      headers=headers)  # fmt: skip
@@ -118,8 +122,6 @@ async def succeed(runtime: Runtime, result: dict[str, Any], **task: Any) -> dict
 
 async def tick_until(runtime: Runtime, predicate: Any, *, passes: int = 400) -> None:
     """Run worker passes until `predicate()` (async) is true."""
-    import asyncio
-
     for _ in range(passes):
         await runtime.runner.tick()
         if await predicate():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from typing import Any
@@ -21,6 +22,7 @@ from tests.receiver.media_support import (
     succeed,
     tick_until,
 )
+from tests.dispatcher.test_cli import taskhook
 from tests.support import live_server
 
 WANTED = ["task.succeeded", "task.media_ready", "task.media_failed"]
@@ -218,3 +220,51 @@ async def test_retention_deletes_files_but_keeps_the_record(
     assert after["status"] == "deleted" and after["url"] is None
     assert after["sha256"] == before["sha256"] and after["bytes"] == 1000
     assert not (tmp_path / "media" / task_id / "video-0.mp4").exists()
+
+
+async def test_a_slow_download_lets_task_succeeded_go_after_the_wait(
+    settings: Settings, tmp_path: Any
+) -> None:
+    files = FileServer(sizes={"clip.mp4": 1000}, stall_s=1.0)
+    hook = Recorder()
+    settings = media_settings(settings, tmp_path, media_wait_s=0.2)
+    async with live_server(files.app()) as src, live_server(hook.app()) as sink:
+        async with media_app(settings) as (client, runtime):
+            await _subscribe(client, f"{sink}/hook")
+            await succeed(runtime, {"video_urls": [f"{src}/files/clip.mp4"]})
+            await tick_until(runtime, _delivered(runtime, 2))
+    by_type = {b["type"]: b for b in _bodies(hook)}
+    assert sorted(by_type) == ["task.media_ready", "task.succeeded"] and len(hook.received) == 2
+    assert by_type["task.succeeded"]["data"]["result"]["media"][0]["status"] == "pending"
+    assert by_type["task.media_ready"]["data"]["result"]["media"][0]["status"] == "archived"
+
+
+async def test_cli_media_prints_fresh_links(settings: Settings, tmp_path: Any) -> None:
+    files = FileServer(sizes={"clip.mp4": 2000})
+    settings = media_settings(settings, tmp_path)
+    async with live_server(files.app()) as src:
+        async with media_app(settings) as (client, runtime):
+            event = await succeed(runtime, {"video_urls": [f"{src}/files/clip.mp4"]})
+            await tick_until(runtime, _followup_or_released(runtime))
+            task_id = event["data"]["task_id"]
+            env = {"TASKHOOK_SECRET_KEY": str(settings.secret_key),
+                   "TASKHOOK_MEDIA_DIR": str(settings.media_dir)}  # fmt: skip
+            out = await asyncio.to_thread(
+                taskhook, "media", task_id, "--json", "--db", settings.db, cwd=tmp_path, env=env
+            )
+            assert out.returncode == 0, out.stderr
+            [item] = json.loads(out.stdout)
+            got = await client.get(_local(item["url"]))
+            assert got.content == body_of("clip.mp4", 2000)
+            missing = await asyncio.to_thread(
+                taskhook, "media", "tsk_nope", "--db", settings.db, cwd=tmp_path, env=env
+            )
+    assert missing.returncode == 1 and "no archived media" in missing.stderr
+
+
+def _followup_or_released(runtime: Runtime) -> Any:
+    async def check() -> bool:
+        row = await runtime.db.fetchone("SELECT state FROM media_waits")
+        return row is not None and row["state"] in ("released", "done")
+
+    return check
