@@ -12,6 +12,7 @@ import httpx
 
 from receiver.runtime import Runtime
 from receiver.settings import Settings
+from tests.dispatcher.test_cli import taskhook
 from tests.receiver.fanout_support import Recorder
 from tests.receiver.media_support import (
     FileServer,
@@ -22,7 +23,6 @@ from tests.receiver.media_support import (
     succeed,
     tick_until,
 )
-from tests.dispatcher.test_cli import taskhook
 from tests.support import live_server
 
 WANTED = ["task.succeeded", "task.media_ready", "task.media_failed"]
