@@ -14,6 +14,7 @@ from typing import NoReturn
 from dispatcher.cli import callbacks, deliveries, events, replay, serve, subscribers, tasks, tick
 from dispatcher.cli import emulator as emulator_cmd
 from dispatcher.cli import media as media_cmd
+from dispatcher.cli import secrets as secrets_cmd
 from dispatcher.cli import submit as submit_cmd
 from dispatcher.cli.common import CliError
 from receiver.errors import TaskhookError
@@ -21,7 +22,7 @@ from receiver.errors import TaskhookError
 COMMANDS: list[ModuleType] = [serve, tasks, events, tick, callbacks, emulator_cmd]
 COMMANDS += [subscribers, deliveries, replay]
 COMMANDS += [submit_cmd]
-COMMANDS += [media_cmd]
+COMMANDS += [media_cmd, secrets_cmd]
 
 
 class Parser(argparse.ArgumentParser):

@@ -19,7 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from dispatcher.cli.common import CliError, add_db_arg, add_json_arg, print_json, settings_from
+from receiver.errors import InvalidInput
 from receiver.settings import Settings
+from receiver.task_options import parse_meta_args
 
 ACTIVE = ("submitted", "running")
 DEFAULT_INTERVAL_S = 1.0
@@ -36,6 +38,11 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--then-json", metavar="JSON", help="a follow-up submission (chaining)")
     parser.add_argument("--wait", action="store_true", help="follow the task until it ends")
+    parser.add_argument("--webhook", metavar="URL", help="also send this task's events to URL")
+    parser.add_argument(
+        "--meta", action="append", default=[], metavar="KEY=VALUE",
+        help="task metadata, echoed as data.metadata in its events (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--idempotency-key", metavar="KEY", help="send an Idempotency-Key")
     parser.add_argument("--url", help="taskhook's URL (default http://TASKHOOK_HOST:TASKHOOK_PORT)")
     parser.add_argument(
@@ -72,6 +79,20 @@ def _then(raw: str | None) -> dict[str, Any] | None:
     return then
 
 
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """`--webhook` and `--meta` as the body's `webhook` and `metadata`."""
+    options: dict[str, Any] = {}
+    if args.webhook:
+        options["webhook"] = args.webhook
+    try:
+        metadata = parse_meta_args(args.meta)
+    except InvalidInput as exc:
+        raise CliError(exc.message, exit_code=2) from exc
+    if metadata is not None:
+        options["metadata"] = metadata
+    return options
+
+
 def base_url(args: argparse.Namespace, settings: Settings) -> str:
     """Where `taskhook serve` listens."""
     if args.url:
@@ -104,6 +125,7 @@ async def handle(args: argparse.Namespace) -> int:
     then = _then(args.then_json)
     if then is not None:
         body["then"] = then
+    body.update(_options(args))
     headers = {"Authorization": f"Bearer {admin_token(settings)}"}
     if args.idempotency_key:
         headers["Idempotency-Key"] = args.idempotency_key

@@ -20,6 +20,7 @@ from receiver.store.events import ALL_EVENT_TYPES
 from receiver.store.jsonutil import dumps
 from receiver.store.subscribers import (
     FILTER_KEYS,
+    METADATA_PREFIX,
     delete_subscriber,
     get_subscriber,
     insert_subscriber,
@@ -41,9 +42,10 @@ def parse_filter(raw: Any) -> FilterSpec:
         raise InvalidInput('filter must be an object like {"provider": ["kie"]}', field="filter")
     spec: FilterSpec = {}
     for key, value in raw.items():
-        if key not in FILTER_KEYS:
+        if key not in FILTER_KEYS and not _metadata_key(key):
             raise InvalidInput(
-                f"filter key {key!r} is unknown: use {', '.join(FILTER_KEYS)}", field="filter"
+                f"filter key {key!r} is unknown: use {', '.join(FILTER_KEYS)} or metadata.<key>",
+                field="filter",
             )
         patterns = [value] if isinstance(value, str) else value
         if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
@@ -53,6 +55,10 @@ def parse_filter(raw: Any) -> FilterSpec:
         _check_type_globs(key, patterns)
         spec[key] = patterns
     return spec
+
+
+def _metadata_key(key: Any) -> bool:
+    return isinstance(key, str) and key.startswith(METADATA_PREFIX) and len(key) > 9
 
 
 def parse_filter_args(items: list[str]) -> FilterSpec:

@@ -41,8 +41,12 @@ def build_store(settings: Settings) -> MediaStore | None:
     if settings.media == "file":
         return FileStore(media_root(settings), LinkSigner(settings.secret_key, base_url(settings)))
     if settings.media.startswith("s3://"):
-        from receiver.media.s3 import S3Store
-
+        try:
+            from receiver.media.s3 import S3Store
+        except ImportError as exc:
+            raise ConfigError(
+                "TASKHOOK_MEDIA=s3://... needs obstore: pip install 'taskhook[s3]'"
+            ) from exc
         return S3Store.from_settings(settings)
     raise ConfigError(f"TASKHOOK_MEDIA={settings.media!r}: use file, off or s3://bucket/prefix")
 

@@ -100,4 +100,5 @@ def event_data(task: Row, outcome: Outcome) -> dict[str, Any]:
         "source": outcome.source,
         "prompt": str(prompt)[:PROMPT_EXCERPT_CHARS] if prompt else None,
         "parent_id": task["parent_id"],
+        "metadata": loads(task.get("metadata")),
     }

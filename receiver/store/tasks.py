@@ -130,6 +130,8 @@ def task_to_api(row: Row) -> dict[str, Any]:
         "result": loads(row["result"]),
         "error": loads(row["error"]),
         "parent_id": row["parent_id"],
+        "metadata": loads(row.get("metadata")),
+        "webhook": row.get("webhook"),
         "external": bool(row["external"]),
         "source": row["completion_source"],
         "poll_count": row["poll_count"],

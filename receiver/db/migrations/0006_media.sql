@@ -42,7 +42,16 @@ CREATE TABLE media_waits (
 );
 CREATE INDEX media_waits_release ON media_waits (state, release_at);
 
--- Per-task metadata and one-off webhook (a subscriber row of its own).
+-- Per-task metadata and one-off webhook: a subscriber row scoped to one task (task_id),
+-- signed with the install-wide task-webhook secret (install_secrets).
 ALTER TABLE tasks ADD COLUMN metadata TEXT;
-ALTER TABLE tasks ADD COLUMN webhook_subscriber_id TEXT;
+ALTER TABLE tasks ADD COLUMN webhook TEXT;
 ALTER TABLE subscribers ADD COLUMN task_id TEXT;
+CREATE INDEX subscribers_task ON subscribers (task_id);
+CREATE TABLE install_secrets (
+    name TEXT PRIMARY KEY,
+    secret_enc TEXT NOT NULL,
+    old_secret_enc TEXT,
+    old_secret_until BIGINT,
+    updated_at BIGINT NOT NULL
+);
