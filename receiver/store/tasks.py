@@ -10,6 +10,7 @@ from receiver.db import Executor, Row
 from receiver.errors import StoreError
 from receiver.ids import new_id
 from receiver.store.jsonutil import dumps, loads
+from receiver.store.lifecycle import task_progressed
 from receiver.store.pagination import Page, fetch_page
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "expired"})
@@ -94,6 +95,8 @@ async def update_progress(db: Executor, task_id: str, *, status: str, progress: 
         now_ms(),
         task_id,
     )
+    if changed and progress is not None:
+        await task_progressed(db, task_id)
     return changed > 0
 
 

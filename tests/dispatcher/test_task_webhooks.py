@@ -15,6 +15,7 @@ from dispatcher.plugin import DispatchPlugin
 from receiver.app import create_app
 from receiver.fanout import FanoutPlugin
 from receiver.fanout.task_webhooks import current_secrets, rotate
+from receiver.provider_state import ProviderState
 from receiver.settings import Settings
 from tests.dispatcher.fake_adapter import FakeAdapter
 from tests.dispatcher.harness import FAST, Harness, video
@@ -75,12 +76,13 @@ async def test_task_webhook_gets_signed_events_with_metadata_also_for_children(
             task = answer.json()
             assert task["metadata"] == {"customer": "acme-eu", "n": 7}
             assert task["webhook"] == f"{o}/mine"
-            await _run_until(h, own, 2)
+            await _run_until(h, own, 4)  # started and succeeded, for parent and child
             await _run_until(h, everyone, 2)
             secret = await _secret(h)
             listed = (await h.client.get("/api/tasks")).json()["items"]
     events = _verified(secret, own)
-    assert [ev["type"] for ev in events] == ["task.succeeded", "task.succeeded"]
+    assert sorted(ev["type"] for ev in events) == ["task.started"] * 2 + ["task.succeeded"] * 2
+    events = [ev for ev in events if ev["type"] == "task.succeeded"]
     assert {ev["data"]["task_id"] for ev in events} == {t["id"] for t in listed}
     assert all(ev["data"]["metadata"] == {"customer": "acme-eu", "n": 7} for ev in events)
     assert all(t["metadata"] == {"customer": "acme-eu", "n": 7} for t in listed)
@@ -98,7 +100,7 @@ async def test_a_task_webhook_sees_only_its_own_task(settings: Settings) -> None
         await _run_until(h, mine, 1)
         for _ in range(10):
             await h.tick()
-    assert [json.loads(r.body)["data"]["task_id"] for r in mine.received] == [first["id"]]
+    assert {json.loads(r.body)["data"]["task_id"] for r in mine.received} == {first["id"]}
 
 
 async def test_invalid_metadata_and_webhook_are_422_naming_the_field(settings: Settings) -> None:
@@ -121,7 +123,7 @@ async def test_rotation_signs_with_both_secrets_during_grace(settings: Settings)
     adapter.query_answers.extend(["succeeded"])
     mine = Recorder()
     async with live_server(mine.app()) as url, full(settings, adapter) as h:
-        await h.submit({**video(), "webhook": f"{url}/a"})
+        await h.submit({**video(), "webhook": f"{url}/a", "metadata": {"a": 1}})
         old = await _secret(h)
         box = h.runtime.services["fanout"].subscriptions.box
         new = await rotate(h.runtime.db, box, 3600.0)
@@ -129,3 +131,30 @@ async def test_rotation_signs_with_both_secrets_during_grace(settings: Settings)
         await _run_until(h, mine, 1)
     assert len(mine.received[0].headers["webhook-signature"].split(" ")) == 2
     assert _verified(new, mine) and _verified(old, mine)
+
+
+async def test_lifecycle_events_reach_only_subscribers_that_name_them(settings: Settings) -> None:
+    adapter = FakeAdapter()
+    adapter.query_answers.extend([
+        ProviderState("fake-1", "running", 30), ProviderState("fake-1", "running", 60),
+        "succeeded",
+    ])  # fmt: skip
+    named, plain, mine = Recorder(), Recorder(), Recorder()
+    async with live_server(named.app()) as a, live_server(plain.app()) as b, \
+            live_server(mine.app()) as c, full(settings, adapter) as h:  # fmt: skip
+        spec = {"type": ["task.started", "task.progress"]}
+        for url, flt in ((a, spec), (b, None)):
+            sub = {"url": f"{url}/s", "kind": "webhook", "filter": flt}
+            assert (await h.client.post("/api/subscribers", json=sub)).status_code == 201
+        task = (await h.submit({**video(), "webhook": f"{c}/t", "metadata": {"k": "v"}})).json()
+        await _run_until(h, mine, 3)
+        await _run_until(h, plain, 1)
+    named_events = [json.loads(r.body) for r in named.received]
+    assert [e["type"] for e in named_events] == ["task.started", "task.progress"]
+    assert named_events[1]["data"]["progress"] == 30  # 60 came within 10 s: not sent
+    assert all(e["data"]["task_id"] == task["id"] for e in named_events)
+    assert named_events[0]["data"]["metadata"] == {"k": "v"}
+    assert [json.loads(r.body)["type"] for r in plain.received] == ["task.succeeded"]
+    assert [json.loads(r.body)["type"] for r in mine.received] == [
+        "task.started", "task.progress", "task.succeeded",
+    ]  # fmt: skip

@@ -55,3 +55,8 @@ CREATE TABLE install_secrets (
     old_secret_until BIGINT,
     updated_at BIGINT NOT NULL
 );
+
+-- Lifecycle events: when the last task.progress went out and with which value (at most
+-- one per task every 10 s, only when the progress changed).
+ALTER TABLE tasks ADD COLUMN progress_event_at BIGINT;
+ALTER TABLE tasks ADD COLUMN progress_event_value INTEGER;
