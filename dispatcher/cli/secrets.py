@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 
 async def handle(args: argparse.Namespace) -> int:
     """Print the secret (`whsec_...`), after rotating it when asked."""
-    settings, notes = settings_from(args), []
+    settings, notes = settings_from(args), list[str]()
     if not settings.is_postgres:  # the secret key may live in a file beside the database
         settings, notes = ensure_local_secrets(settings)
     for note in notes:
