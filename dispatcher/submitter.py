@@ -189,7 +189,7 @@ class Submitter:
             detail = {"provider_task_id": submitted.provider_task_id, "mode": mode,
                       "estimated_time_s": submitted.estimated_time_s}  # fmt: skip
             await add_history(tx, row["id"], "sent", detail)
-            await task_started(tx, row["id"])
+            await task_started(tx, row["id"], submitted.estimated_time_s)
         log.info("task %s sent to %s as %s (%s)", row["id"], row["provider"],
                  submitted.provider_task_id, mode,
                  extra={"task_id": row["id"], "provider": row["provider"]})  # fmt: skip

@@ -176,16 +176,26 @@ async def _follow(
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        row = bar.add_task(_describe(task), total=100, completed=task.get("progress") or 0)
+        row = bar.add_task(_describe(task), total=100, completed=shown_progress(task))
         while task["status"] in ACTIVE:
             await asyncio.sleep(interval_s)
             task = await _get(client, url, task["id"])
-            bar.update(row, description=_describe(task), completed=task.get("progress") or 0)
+            bar.update(row, description=_describe(task), completed=shown_progress(task))
     return task
 
 
+def shown_progress(task: dict[str, Any]) -> int:
+    """The provider's progress, else the estimate against the expected duration."""
+    estimate = task.get("estimate") or {}
+    return int(task.get("progress") or estimate.get("progress") or 0)
+
+
 def _describe(task: dict[str, Any]) -> str:
-    return f"{task['id']} {task['provider']}/{task['model']}: {task['status']}"
+    text = f"{task['id']} {task['provider']}/{task['model']}: {task['status']}"
+    estimate = task.get("estimate")
+    if estimate:
+        text += f" (estimate: ~{estimate['expected_s']:g} s expected)"
+    return text
 
 
 def _report(task: dict[str, Any], *, as_json: bool, waited: bool) -> int:

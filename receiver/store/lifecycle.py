@@ -12,6 +12,7 @@ from typing import Any
 
 from receiver.clock import now_ms
 from receiver.db import Executor, Row
+from receiver.store.estimate import expected_ms
 from receiver.store.events import emit_event
 from receiver.store.jsonutil import loads
 
@@ -42,14 +43,22 @@ def lifecycle_data(task: Row) -> dict[str, Any]:
     }
 
 
-async def task_started(tx: Executor, task_id: str) -> dict[str, Any] | None:
-    """Emit `task.started` for a task the provider just accepted (if anyone wants it)."""
-    if not await wanted(tx, "task.started", task_id):
-        return None
-    task = await tx.fetchone("SELECT * FROM tasks WHERE id = ?", task_id)
+async def task_started(
+    tx: Executor, task_id: str, estimated_s: float | None = None
+) -> dict[str, Any] | None:
+    """The provider accepted the task: note when and how long it should take; emit
+    `task.started` if anyone wants it."""
+    task = await tx.fetchone("SELECT provider, model FROM tasks WHERE id = ?", task_id)
     if task is None:
         return None
-    return await emit_event(tx, "task.started", lifecycle_data(task), task_id=task_id)
+    expected, _basis = await expected_ms(tx, task["provider"], task["model"], estimated_s)
+    started = await tx.fetchone(
+        "UPDATE tasks SET started_at = ?, expected_ms = ? WHERE id = ? RETURNING *",
+        now_ms(), expected, task_id,
+    )  # fmt: skip
+    if started is None or not await wanted(tx, "task.started", task_id):
+        return None
+    return await emit_event(tx, "task.started", lifecycle_data(started), task_id=task_id)
 
 
 async def task_progressed(tx: Executor, task_id: str) -> dict[str, Any] | None:

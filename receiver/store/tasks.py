@@ -9,6 +9,7 @@ from receiver.clock import now_ms, rfc3339
 from receiver.db import Executor, Row
 from receiver.errors import StoreError
 from receiver.ids import new_id
+from receiver.store.estimate import progress_estimate
 from receiver.store.jsonutil import dumps, loads
 from receiver.store.lifecycle import task_progressed
 from receiver.store.pagination import Page, fetch_page
@@ -135,6 +136,7 @@ def task_to_api(row: Row) -> dict[str, Any]:
         "parent_id": row["parent_id"],
         "metadata": loads(row.get("metadata")),
         "webhook": row.get("webhook"),
+        "estimate": progress_estimate(row),
         "external": bool(row["external"]),
         "source": row["completion_source"],
         "poll_count": row["poll_count"],

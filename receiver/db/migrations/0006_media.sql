@@ -60,3 +60,8 @@ CREATE TABLE install_secrets (
 -- one per task every 10 s, only when the progress changed).
 ALTER TABLE tasks ADD COLUMN progress_event_at BIGINT;
 ALTER TABLE tasks ADD COLUMN progress_event_value INTEGER;
+
+-- Progress estimates: when the provider accepted the task and how long it is expected to
+-- take (the provider's estimate, or the median of the model's recent tasks).
+ALTER TABLE tasks ADD COLUMN started_at BIGINT;
+ALTER TABLE tasks ADD COLUMN expected_ms BIGINT;
