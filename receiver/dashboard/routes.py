@@ -15,6 +15,8 @@ from receiver.dashboard import actions, login, queries
 from receiver.dashboard.render import render
 from receiver.db import Database
 from receiver.errors import NotFound
+from receiver.media.archive import archived_media
+from receiver.store.estimate import progress_estimate
 from receiver.store.tasks import STATUSES, TERMINAL
 
 STATIC = Path(__file__).parent / "static"
@@ -77,6 +79,8 @@ async def task_page(request: Request) -> Response:
         history=await queries.task_history(db, row["id"]),
         events=await queries.task_events(db, row["id"]),
         urls_may_be_expired=completed is not None and now_ms() - completed > URL_EXPIRY_MS,
+        estimate=progress_estimate(row),
+        media=await archived_media(request.app.state.runtime, row["id"]),
     )
 
 

@@ -12,6 +12,7 @@ from receiver.media import records
 from receiver.media.entries import entries
 from receiver.media.links import LinkSigner
 from receiver.media.store import FileStore, MediaStore
+from receiver.runtime import Runtime
 from receiver.settings import Settings
 
 
@@ -64,3 +65,14 @@ class Archive:
         if not rows:
             raise NotFound(f"task {task_id!r} has no archived media")
         return await entries(rows, self.store, ttl_s=self.settings.media_url_ttl_s)
+
+
+async def archived_media(runtime: Runtime, task_id: str) -> list[dict[str, Any]]:
+    """A task's files with fresh links for the dashboard ([] when none or archive off)."""
+    archive = runtime.services.get("media")
+    if not isinstance(archive, Archive):
+        return []
+    try:
+        return await archive.media_of(runtime.db, task_id)
+    except NotFound:
+        return []

@@ -268,3 +268,32 @@ def _followup_or_released(runtime: Runtime) -> Any:
         return row is not None and row["state"] in ("released", "done")
 
     return check
+
+
+async def test_dashboard_plays_the_archived_copy(settings: Settings, tmp_path: Any) -> None:
+    from receiver.app import create_app
+    from receiver.dashboard import DashboardPlugin
+    from receiver.fanout import FanoutPlugin
+    from receiver.media import MediaPlugin
+    from tests.support import ADMIN_TOKEN, app_client
+
+    files = FileServer(sizes={"clip.mp4": 1500})
+    app = create_app(media_settings(settings, tmp_path),
+                     [DashboardPlugin(), FanoutPlugin(), MediaPlugin()])  # fmt: skip
+    async with live_server(files.app()) as src, app_client(app, token=None) as client:
+        runtime = app.state.runtime
+        event = await succeed(runtime, {"video_urls": [f"{src}/files/clip.mp4"]})
+        await tick_until(runtime, _followup_or_released(runtime))
+        files.deleted.add("clip.mp4")
+        await client.post("/ui/login", data={"token": ADMIN_TOKEN, "next": "/ui/tasks"})
+        page = (await client.get(f"/ui/tasks/{event['data']['task_id']}")).text
+        assert "Archived copies" in page
+        [link] = [u for u in _srcs(page) if "/media/" in u]
+        got = await client.get(_local(link.replace("&amp;", "&")))
+    assert got.status_code == 200 and got.content == body_of("clip.mp4", 1500)
+
+
+def _srcs(page: str) -> list[str]:
+    import re
+
+    return re.findall(r'<video controls preload="metadata" src="([^"]+)"', page)
