@@ -35,6 +35,10 @@ def register(sub: Any) -> None:
     parser.add_argument("--estimated-time", type=float, help="foxapi estimated_time (s)")
     parser.add_argument("--callback-delay", type=float, default=0.0, help="extra callback wait")
     parser.add_argument("--quirks", action="store_true", help="serve alternative shapes too")
+    parser.add_argument(
+        "--fake-file-urls", action="store_true",
+        help="result URLs on https://cdn.emulator.example (never fetched) instead of served files",
+    )  # fmt: skip
     parser.set_defaults(handler=handle)
 
 
@@ -50,6 +54,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
             estimated_time_s=args.estimated_time,
             callback_delay_s=args.callback_delay,
             quirks=args.quirks,
+            serve_files=not args.fake_file_urls,
         )
     except ValueError as exc:
         raise CliError(f"invalid emulator option: {exc}", exit_code=2) from exc

@@ -46,7 +46,8 @@ def create_emulator_app(config: EmulatorConfig) -> Starlette:
             yield
 
     middleware = [Middleware(files.FilesBaseMiddleware, base_url=config.files_base_url)]
-    app = Starlette(routes=_routes(), lifespan=lifespan, middleware=middleware)
+    app = Starlette(routes=_routes(), lifespan=lifespan,
+                    middleware=middleware if config.serve_files else None)  # fmt: skip
     app.state.emulator = emu
     return app
 

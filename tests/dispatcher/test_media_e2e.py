@@ -34,7 +34,7 @@ async def test_foxapi_video_and_toapis_character_are_archived(
     settings: Settings, tmp_path: Path
 ) -> None:
     hook = Recorder()
-    async with live_server(hook.app()) as sink, emulator(delay_s=0.3) as emu:
+    async with live_server(hook.app()) as sink, emulator(delay_s=0.3, serve_files=True) as emu:
         async with taskhook(_media_settings(settings, tmp_path), emu) as client:
             made = await client.post(
                 "/api/subscribers",
