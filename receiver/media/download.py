@@ -70,6 +70,18 @@ def _check_response(response: httpx.Response, max_bytes: int) -> str:
     return ctype or DEFAULT_TYPE
 
 
+async def _store(
+    store: MediaStore, key: str, body: AsyncIterator[bytes], content_type: str, meter: _Meter
+) -> None:
+    """Put the body; a store failure is a (retryable) DownloadError, the cap a permanent one."""
+    try:
+        await store.put(key, body, content_type)
+    except OSError as exc:
+        if meter.size > meter.max_bytes:  # the store wrapped our own refusal
+            raise DownloadError(_too_large(meter.max_bytes), permanent=True) from exc
+        raise DownloadError(f"storing the file failed: {exc}") from exc
+
+
 def _hopeless(exc: httpx.HTTPError) -> bool:
     """True for errors a retry cannot fix: a refused address, a bad URL, a redirect loop."""
     if isinstance(exc.__cause__, ForbiddenAddress):
@@ -94,7 +106,7 @@ async def download(
         async with client.stream("GET", url) as response:
             content_type = _check_response(response, max_bytes)
             body = meter.through(response.aiter_bytes(CHUNK_BYTES))
-            await store.put(key, body, content_type)
+            await _store(store, key, body, content_type, meter)
     except httpx.HTTPError as exc:
         raise DownloadError(f"{type(exc).__name__}: {exc}", permanent=_hopeless(exc)) from exc
     return Archived(meter.digest.hexdigest(), meter.size, content_type)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterable
 from datetime import timedelta
 
 import obstore
-from obstore.exceptions import NotFoundError
+from obstore.exceptions import BaseError, NotFoundError
 from obstore.store import S3Store as ObstoreS3
 
 from receiver.errors import ConfigError
@@ -43,10 +43,13 @@ class S3Store:
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], content_type: str) -> None:
         """A streamed (multipart) upload; aborted when `chunks` raises."""
-        await obstore.put_async(
-            self._store, key, chunks, attributes={"Content-Type": content_type},
-            chunk_size=PART_BYTES, max_concurrency=2,
-        )  # fmt: skip
+        try:
+            await obstore.put_async(
+                self._store, key, chunks, attributes={"Content-Type": content_type},
+                chunk_size=PART_BYTES, max_concurrency=2,
+            )  # fmt: skip
+        except BaseError as exc:
+            raise OSError(f"S3 upload of {key} failed: {exc}") from exc
 
     async def link(self, key: str, *, ttl_s: float) -> str:
         """A presigned GET URL (at most 7 days, S3's limit)."""
@@ -59,3 +62,5 @@ class S3Store:
             await obstore.delete_async(self._store, key)
         except NotFoundError:
             pass
+        except BaseError as exc:
+            raise OSError(f"S3 delete of {key} failed: {exc}") from exc

@@ -127,7 +127,11 @@ class MediaWorker:
         """Delete archived files archived before `archived_before` (epoch ms); the rows stay."""
         rows = await records.expired_archives(self._db, archived_before=archived_before, limit=500)
         for row in rows:
-            await self._store.delete(row["storage_key"])
+            try:
+                await self._store.delete(row["storage_key"])
+            except OSError as exc:
+                log.warning("cannot delete archived %s: %s (will retry)", row["storage_key"], exc)
+                continue
             await records.mark_deleted(self._db, row["id"])
         if rows:
             log.info("deleted %d archived files past retention", len(rows))

@@ -59,6 +59,7 @@ class FileServer:
     requests: int = 0
     content_type: str = "video/mp4"
     stall_s: float = 0.0  # wait this long before the body
+    send_length: bool = True  # False: no content-length (the cap must trip mid-stream)
 
     def app(self) -> Starlette:
         async def serve(request: Request) -> Response:
@@ -72,7 +73,7 @@ class FileServer:
             size = self.sizes[name]
             if self.stall_s:
                 await asyncio.sleep(self.stall_s)
-            headers = {"content-length": str(size)}
+            headers = {"content-length": str(size)} if self.send_length else {}
             return StreamingResponse(_agen(name, size), media_type=self.content_type,
                                      headers=headers)  # fmt: skip
 

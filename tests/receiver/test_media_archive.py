@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from receiver.runtime import Runtime
 from receiver.settings import Settings
@@ -135,10 +136,11 @@ async def _no_more_work(runtime: Runtime) -> None:
         assert counts.get("media", 0) == 0
 
 
+@pytest.mark.parametrize("send_length", [True, False], ids=["announced", "mid-stream"])
 async def test_too_large_fails_for_good_with_media_failed(
-    settings: Settings, tmp_path: Any
+    settings: Settings, tmp_path: Any, send_length: bool
 ) -> None:
-    files = FileServer(sizes={"big.mp4": 2 * 1024 * 1024 + 1})
+    files = FileServer(sizes={"big.mp4": 2 * 1024 * 1024 + 1}, send_length=send_length)
     hook = Recorder()
     settings = media_settings(settings, tmp_path, media_max_mb=2)
     async with live_server(files.app()) as src, live_server(hook.app()) as sink:

@@ -76,3 +76,23 @@ async def test_s3_store_archives_and_presigns(
             async with httpx.AsyncClient() as plain:
                 assert (await plain.get(media["url"])).status_code == 404
     assert media["status"] == "archived" and media["bytes"] == files.sizes["clip.mp4"]
+
+
+async def test_s3_upload_stops_at_the_size_cap(
+    settings: Settings, tmp_path: Any, s3_endpoint: str
+) -> None:
+    files = FileServer(sizes={"big.mp4": 3 * 1024 * 1024}, send_length=False)
+    settings = media_settings(settings, tmp_path, media="s3://media/archive",
+                              s3_endpoint_url=s3_endpoint, media_max_mb=1)  # fmt: skip
+    async with live_server(files.app()) as src, media_app(settings) as (_client, runtime):
+        await succeed(runtime, {"video_urls": [f"{src}/files/big.mp4"]})
+
+        async def settled() -> bool:
+            row = await runtime.db.fetchone("SELECT state FROM media_files")
+            return row is not None and row["state"] != "pending"
+
+        await tick_until(runtime, settled)
+        row = await runtime.db.fetchone("SELECT state, last_error FROM media_files")
+    assert row is not None and row["state"] == "failed" and "larger than 1 MB" in row["last_error"]
+    listing = httpx.get(f"{s3_endpoint}/media?list-type=2").text
+    assert "big" not in listing and "video-0" not in listing
