@@ -29,7 +29,8 @@ def base_url(settings: Settings) -> str:
     """Where links point: the public URL, else the listen address."""
     if settings.public_url:
         return settings.public_url
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{settings.port}"
 
 
