@@ -299,3 +299,25 @@ def _srcs(page: str) -> list[str]:
     import re
 
     return re.findall(r'<video controls preload="metadata" src="([^"]+)"', page)
+
+
+async def test_a_crashed_workers_download_is_taken_over_after_its_lease(
+    settings: Settings, tmp_path: Any
+) -> None:
+    from receiver.media import records
+
+    files = FileServer(sizes={"clip.mp4": 4000})
+    hook = Recorder()
+    async with live_server(files.app()) as src, live_server(hook.app()) as sink:
+        async with media_app(media_settings(settings, tmp_path)) as (client, runtime):
+            await _subscribe(client, f"{sink}/hook")
+            await succeed(runtime, {"video_urls": [f"{src}/files/clip.mp4"]})
+            # a worker claims the file and dies before finishing (its lease runs out)
+            [claimed] = await records.claim_due(runtime.db, "mw_dead", lease_s=0.3, limit=5)
+            assert (await runtime.runner.tick()).get("media") == 0  # leased: not taken yet
+            await tick_until(runtime, _delivered(runtime, 1))
+            row = await runtime.db.fetchone("SELECT state, attempts FROM media_files")
+    assert claimed["state"] == "pending" and row == {"state": "archived", "attempts": 2}
+    [sent] = _bodies(hook)
+    assert sent["type"] == "task.succeeded"
+    assert sent["data"]["result"]["media"][0]["status"] == "archived"
