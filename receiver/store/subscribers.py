@@ -157,6 +157,7 @@ def subscriber_to_api(row: Row) -> dict[str, Any]:
         "enabled": bool(row["enabled"]),
         "paused": bool(row["paused"]),
         "disabled_reason": row["disabled_reason"],
+        "task_id": row.get("task_id"),  # set for a per-task webhook (events of that task only)
         "failing_since": rfc3339(row["failing_since"]),
         "previous_secret_valid_until": rfc3339(until) if until and until > now_ms() else None,
         "created_at": rfc3339(row["created_at"]),

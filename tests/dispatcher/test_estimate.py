@@ -50,3 +50,14 @@ async def test_without_a_provider_estimate_the_models_median_is_used(settings: S
         task = (await h.submit(video())).json()
         estimate = (await h.task(task["id"]))["estimate"]
     assert estimate is not None and estimate["expected_s"] == 20.0
+
+
+def test_submit_wait_shows_the_estimate_marked_as_such() -> None:
+    from dispatcher.cli.submit import _describe, shown_progress
+
+    estimate = {"progress": 40, "expected_s": 12.0, "estimated": True}
+    task = {"id": "tsk_1", "provider": "foxapi", "model": "sora-2", "status": "running",
+            "progress": 0, "estimate": estimate}  # fmt: skip
+    assert shown_progress(task) == 40 and "estimate" in _describe(task)
+    reported = {**task, "progress": 70, "estimate": None}
+    assert shown_progress(reported) == 70 and "estimate" not in _describe(reported)
