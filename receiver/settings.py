@@ -163,6 +163,8 @@ class Settings:
             raise ConfigError(f"port {self.port} is out of range: use 1-65535")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"TASKHOOK_LOG_FORMAT={self.log_format!r}: use 'text' or 'json'")
+        if self.media_max_mb < 1:
+            raise ConfigError(f"TASKHOOK_MEDIA_MAX_MB={self.media_max_mb}: use at least 1")
         if self.secret_key is not None and len(self.secret_key) < MIN_SECRET_KEY_LEN:
             raise ConfigError(
                 f"TASKHOOK_SECRET_KEY is {len(self.secret_key)} characters: "

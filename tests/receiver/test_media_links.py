@@ -62,3 +62,5 @@ def test_archive_settings_from_the_environment() -> None:
     assert custom.media == "s3://bucket/videos" and custom.media_url_ttl_s == 3600.0
     with pytest.raises(ConfigError, match="TASKHOOK_MEDIA"):
         Settings.from_env({"TASKHOOK_MEDIA": "ftp://x"})
+    with pytest.raises(ConfigError, match="TASKHOOK_MEDIA_MAX_MB"):
+        Settings.from_env({"TASKHOOK_MEDIA_MAX_MB": "0"})
