@@ -10,6 +10,7 @@ from receiver.callbacks import CallbacksPlugin
 from receiver.dashboard import DashboardPlugin
 from receiver.db import Database
 from receiver.fanout import FanoutPlugin
+from receiver.media import MediaPlugin
 from receiver.retention import RetentionPlugin
 from receiver.runtime import Plugin
 from receiver.settings import Settings
@@ -23,6 +24,7 @@ def plugins(settings: Settings) -> list[Plugin]:
     found.append(CallbacksPlugin())
     found.append(FanoutPlugin())
     found.append(RetentionPlugin())
+    found.append(MediaPlugin())
     return found
 
 

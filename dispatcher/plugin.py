@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from dispatcher import routes
 from dispatcher.chaining import ChainHook
 from dispatcher.context import Dispatch
+from dispatcher.per_task import InheritHook
 from dispatcher.poller import Poller
 from dispatcher.providers import adapters as default_adapters
 from dispatcher.providers.base import ProviderAdapter
@@ -72,6 +73,7 @@ class DispatchPlugin:
 
         hook = ChainHook(runtime.settings.task_deadline_s, wake=wake_submitter)
         runtime.completion_hooks.append(hook)
+        runtime.completion_hooks.append(InheritHook(runtime))  # after the chain hook
         if runtime.settings.public_url is None:
             log.warning(
                 "TASKHOOK_PUBLIC_URL is not set: providers cannot call back, so every task "

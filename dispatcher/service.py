@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatcher.context import Dispatch
+from dispatcher.per_task import check_webhook, store_options
 from dispatcher.submission import Submission, parse_submission
 from dispatcher.submitter import SEND_LEASE_S, Submitter
 from receiver.clock import now_ms
@@ -48,6 +49,7 @@ async def submit(
     """Validate, store, send; see the module docstring."""
     key = _check_key(idempotency_key)
     submission = parse_submission(body, dispatch.adapters)
+    await check_webhook(dispatch.runtime, submission)
     if key is not None:
         earlier = await _earlier(dispatch, key, submission)
         if earlier is not None:
@@ -79,7 +81,8 @@ async def _earlier(dispatch: Dispatch, key: str, submission: Submission) -> Row 
     if row is None:
         return None
     stored = Submission(row["provider"], row["model"], loads(row["input"]) or {},
-                        loads(row["then_spec"]))  # fmt: skip
+                        loads(row["then_spec"]), loads(row.get("metadata")),
+                        row.get("webhook"))  # fmt: skip
     if stored.fingerprint() != submission.fingerprint():
         raise Conflict(
             f"Idempotency-Key {key!r} was already used for task {row['id']} with a different "
@@ -108,6 +111,7 @@ async def _store(dispatch: Dispatch, submission: Submission, key: str | None) ->
     )
     async with dispatch.runtime.db.transaction() as tx:
         row = await insert_task(tx, task)
+        row = await store_options(tx, dispatch.runtime, row, submission)
         await add_history(tx, row["id"], "stored", {"idempotency_key": key is not None})
     log.info("task %s stored (%s %s)", row["id"], submission.provider, submission.model,
              extra={"task_id": row["id"], "provider": submission.provider})  # fmt: skip

@@ -22,6 +22,7 @@ from dispatcher.chaining import (
 from dispatcher.providers.base import ProviderAdapter
 from receiver.errors import InvalidInput
 from receiver.store.jsonutil import dumps
+from receiver.task_options import parse_metadata, parse_webhook
 
 Adapters = Mapping[str, ProviderAdapter]
 
@@ -34,11 +35,15 @@ class Submission:
     model: str
     input: dict[str, Any]
     then: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    webhook: str | None = None
 
     def fingerprint(self) -> str:
         """A digest of the whole request, to tell an idempotent retry from a different body."""
         body = {"provider": self.provider, "model": self.model, "input": self.input,
                 "then": self.then}  # fmt: skip
+        extras = {"metadata": self.metadata, "webhook": self.webhook}
+        body.update({k: v for k, v in extras.items() if v is not None})
         return hashlib.sha256(dumps(_sorted(body)).encode()).hexdigest()
 
 
@@ -65,7 +70,10 @@ def parse_submission(
         raise InvalidInput(f"{prefix}input must be a JSON object", field=f"{prefix}input")
     checked = _validate(adapter, model, task_input, prefix)
     then = _then(body.get("then"), adapters, prefix, depth)
-    return Submission(provider, model, checked, then)
+    if prefix:  # a follow-up inherits its parent's metadata and webhook
+        return Submission(provider, model, checked, then)
+    metadata, webhook = parse_metadata(body.get("metadata")), parse_webhook(body.get("webhook"))
+    return Submission(provider, model, checked, then, metadata, webhook)
 
 
 def _text(body: dict[str, Any], name: str, prefix: str) -> str:

@@ -26,6 +26,7 @@ from receiver.db import Row
 from receiver.errors import InvalidInput
 from receiver.store.completion import Outcome, record_completion
 from receiver.store.jsonutil import loads
+from receiver.store.lifecycle import task_started
 from receiver.store.tasks import add_history, get_task
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,7 @@ class Submitter:
             detail = {"provider_task_id": submitted.provider_task_id, "mode": mode,
                       "estimated_time_s": submitted.estimated_time_s}  # fmt: skip
             await add_history(tx, row["id"], "sent", detail)
+            await task_started(tx, row["id"], submitted.estimated_time_s)
         log.info("task %s sent to %s as %s (%s)", row["id"], row["provider"],
                  submitted.provider_task_id, mode,
                  extra={"task_id": row["id"], "provider": row["provider"]})  # fmt: skip

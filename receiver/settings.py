@@ -111,6 +111,18 @@ class Settings:
     standard_webhook_sources: Mapping[str, str] = field(default_factory=dict, repr=False)
     retention_days: float = DEFAULT_RETENTION_DAYS  # finished tasks and their rows; 0 = keep
     delivery_concurrency: int = DEFAULT_DELIVERY_CONCURRENCY
+    # Media archive (issue 14). `off` here; `TASKHOOK_MEDIA` defaults to `file` (from_env).
+    media: str = "off"  # off | file | s3://bucket/prefix
+    media_dir: str | None = None  # file store folder; None = `media/` beside the database
+    media_max_mb: int = 500
+    media_wait_s: float = 120.0  # task.succeeded waits this long at most for its files
+    media_url_ttl_s: float = 7 * 86400.0
+    media_retention_days: float = 30.0
+    media_retry_base_s: float = 5.0  # first retry delay; doubles up to media_retry_max_s
+    media_retry_max_s: float = 600.0
+    media_source_ttl_s: float = 86400.0  # how long a provider keeps its copy
+    media_download_timeout_s: float = 900.0
+    s3_endpoint_url: str | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -158,6 +170,7 @@ class Settings:
             "provider_timeout_s": _float(env, "TASKHOOK_PROVIDER_TIMEOUT_S", 30.0),
             "submit_wait_s": _float(env, "TASKHOOK_SUBMIT_WAIT_S", 5.0),
             **operator_values(env),
+            **_media_from_env(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
@@ -175,6 +188,8 @@ class Settings:
             )
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"TASKHOOK_LOG_FORMAT={self.log_format!r}: use 'text' or 'json'")
+        if self.media_max_mb < 1:
+            raise ConfigError(f"TASKHOOK_MEDIA_MAX_MB={self.media_max_mb}: use at least 1")
         if self.secret_key is not None and len(self.secret_key) < MIN_SECRET_KEY_LEN:
             raise ConfigError(
                 f"TASKHOOK_SECRET_KEY is {len(self.secret_key)} characters: "
@@ -249,6 +264,22 @@ def _provider_from_env(env: Mapping[str, str], name: str) -> ProviderSettings:
         ).rstrip("/")
         or None,
     )
+
+
+def _media_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The media archive settings (`TASKHOOK_MEDIA*`, `TASKHOOK_S3_ENDPOINT_URL`)."""
+    media = (env.get("TASKHOOK_MEDIA") or "file").strip()
+    if media not in ("off", "file") and not media.startswith("s3://"):
+        raise ConfigError(f"TASKHOOK_MEDIA={media!r}: use file, off or s3://bucket/prefix")
+    return {
+        "media": media,
+        "media_dir": env.get("TASKHOOK_MEDIA_DIR") or None,
+        "media_max_mb": _int(env, ("TASKHOOK_MEDIA_MAX_MB",), 500),
+        "media_wait_s": _float(env, "TASKHOOK_MEDIA_WAIT_S", 120.0),
+        "media_url_ttl_s": _float(env, "TASKHOOK_MEDIA_URL_TTL_S", 7 * 86400.0),
+        "media_retention_days": _float(env, "TASKHOOK_MEDIA_RETENTION_DAYS", 30.0),
+        "s3_endpoint_url": env.get("TASKHOOK_S3_ENDPOINT_URL") or None,
+    }
 
 
 def _sw_sources(env: Mapping[str, str]) -> dict[str, str]:

@@ -39,6 +39,10 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--kie-credits", type=float, default=1000.0, help="kie account credits (default 1000)"
     )
+    parser.add_argument(
+        "--fake-file-urls", action="store_true",
+        help="result URLs on https://cdn.emulator.example (never fetched) instead of served files",
+    )  # fmt: skip
     parser.set_defaults(handler=handle)
 
 
@@ -56,6 +60,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
             query_delay_s=args.query_delay,
             quirks=args.quirks,
             kie_credits=args.kie_credits,
+            serve_files=not args.fake_file_urls,
         )
     except ValueError as exc:
         raise CliError(f"invalid emulator option: {exc}", exit_code=2) from exc

@@ -14,7 +14,9 @@ from typing import NoReturn
 from dispatcher.cli import callbacks, deliveries, events, replay, serve, subscribers, tasks, tick
 from dispatcher.cli import doctor as doctor_cmd
 from dispatcher.cli import emulator as emulator_cmd
+from dispatcher.cli import media as media_cmd
 from dispatcher.cli import providers as providers_cmd
+from dispatcher.cli import secrets as secrets_cmd
 from dispatcher.cli import submit as submit_cmd
 from dispatcher.cli.common import CliError
 from receiver.errors import TaskhookError
@@ -24,6 +26,7 @@ COMMANDS += [subscribers, deliveries, replay]
 COMMANDS += [submit_cmd]
 COMMANDS += [doctor_cmd]
 COMMANDS += [providers_cmd]
+COMMANDS += [media_cmd, secrets_cmd]
 
 
 class Parser(argparse.ArgumentParser):

@@ -24,7 +24,9 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from dispatcher.cli.common import CliError, add_db_arg, add_json_arg, print_json, settings_from
 from dispatcher.providers.base import ProviderError
 from dispatcher.uploads import local_paths, upload_local_files
+from receiver.errors import InvalidInput
 from receiver.settings import Settings
+from receiver.task_options import parse_meta_args
 
 ACTIVE = ("submitted", "running")
 UPLOAD_TIMEOUT_S = 300.0
@@ -42,6 +44,11 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--then-json", metavar="JSON", help="a follow-up submission (chaining)")
     parser.add_argument("--wait", action="store_true", help="follow the task until it ends")
+    parser.add_argument("--webhook", metavar="URL", help="also send this task's events to URL")
+    parser.add_argument(
+        "--meta", action="append", default=[], metavar="KEY=VALUE",
+        help="task metadata, echoed as data.metadata in its events (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--idempotency-key", metavar="KEY", help="send an Idempotency-Key")
     parser.add_argument("--url", help="taskhook's URL (default http://TASKHOOK_HOST:TASKHOOK_PORT)")
     parser.add_argument(
@@ -78,6 +85,20 @@ def _then(raw: str | None) -> dict[str, Any] | None:
     return then
 
 
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """`--webhook` and `--meta` as the body's `webhook` and `metadata`."""
+    options: dict[str, Any] = {}
+    if args.webhook:
+        options["webhook"] = args.webhook
+    try:
+        metadata = parse_meta_args(args.meta)
+    except InvalidInput as exc:
+        raise CliError(exc.message, exit_code=2) from exc
+    if metadata is not None:
+        options["metadata"] = metadata
+    return options
+
+
 def base_url(args: argparse.Namespace, settings: Settings) -> str:
     """Where `taskhook serve` listens."""
     if args.url:
@@ -111,6 +132,7 @@ async def handle(args: argparse.Namespace) -> int:
     then = _then(args.then_json)
     if then is not None:
         body["then"] = then
+    body.update(_options(args))
     headers = {"Authorization": f"Bearer {admin_token(settings)}"}
     if args.idempotency_key:
         headers["Idempotency-Key"] = args.idempotency_key
@@ -221,16 +243,26 @@ async def _follow(
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        row = bar.add_task(_describe(task), total=100, completed=task.get("progress") or 0)
+        row = bar.add_task(_describe(task), total=100, completed=shown_progress(task))
         while task["status"] in ACTIVE:
             await asyncio.sleep(interval_s)
             task = await _get(client, url, task["id"])
-            bar.update(row, description=_describe(task), completed=task.get("progress") or 0)
+            bar.update(row, description=_describe(task), completed=shown_progress(task))
     return task
 
 
+def shown_progress(task: dict[str, Any]) -> int:
+    """The provider's progress, else the estimate against the expected duration."""
+    estimate = task.get("estimate") or {}
+    return int(task.get("progress") or estimate.get("progress") or 0)
+
+
 def _describe(task: dict[str, Any]) -> str:
-    return f"{task['id']} {task['provider']}/{task['model']}: {task['status']}"
+    text = f"{task['id']} {task['provider']}/{task['model']}: {task['status']}"
+    estimate = task.get("estimate")
+    if estimate:
+        text += f" (estimate: ~{estimate['expected_s']:g} s expected)"
+    return text
 
 
 def _print_task(task: dict[str, Any]) -> None:

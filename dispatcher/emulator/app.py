@@ -23,11 +23,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from dispatcher.emulator import control, foxapi, kie, toapis
+from dispatcher.emulator import control, files, foxapi, kie, toapis
 from dispatcher.emulator.config import EmulatorConfig
 from dispatcher.emulator.context import Emulator
 
@@ -44,7 +45,9 @@ def create_emulator_app(config: EmulatorConfig) -> Starlette:
         async with emu.sender.running():
             yield
 
-    app = Starlette(routes=_routes(), lifespan=lifespan)
+    middleware = [Middleware(files.FilesBaseMiddleware, base_url=config.files_base_url)]
+    app = Starlette(routes=_routes(), lifespan=lifespan,
+                    middleware=middleware if config.serve_files else None)  # fmt: skip
     app.state.emulator = emu
     return app
 
@@ -54,6 +57,7 @@ def _routes() -> list[BaseRoute]:
                   if isinstance(r, Route) and r.methods and "GET" in r.methods]  # fmt: skip
     return [
         *control.routes(),
+        *files.routes(),
         *kie.routes(),
         Route("/v1/videos/generations", create_generation, methods=["POST"]),
         *root_reads,

@@ -41,6 +41,8 @@ class EmulatorConfig:
     kie_credits: float = 1000.0
     callback_retries: int = DEFAULT_CALLBACK_RETRIES
     callback_timeout_s: float = DEFAULT_CALLBACK_TIMEOUT_S
+    serve_files: bool = False  # result URLs point at the emulator's own /_emulator/files
+    files_base_url: str | None = None  # with serve_files: None = the request's base URL
 
     def __post_init__(self) -> None:
         if self.delay_s < 0:

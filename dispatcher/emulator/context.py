@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -13,6 +14,8 @@ from dispatcher.emulator.state import TaskStore
 from dispatcher.emulator.stats import Stats
 
 FAKE_HOST = "https://cdn.emulator.example"
+# Where result files are served; set per request by `files.FilesBaseMiddleware`.
+FILES_BASE: ContextVar[str] = ContextVar("emulator_files_base", default=FAKE_HOST)
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Emulator:
     stats: Stats = field(init=False)
     faults: Faults = field(init=False)
     sender: CallbackSender = field(init=False)
+    deleted_files: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.store = TaskStore(self.config)
@@ -39,5 +43,6 @@ def emulator(request: Request) -> Emulator:
 
 
 def fake_url(provider: str, task_id: str, name: str) -> str:
-    """A well-formed https URL for a result file (never fetched)."""
-    return f"{FAKE_HOST}/{provider}/{task_id}/{name}"
+    """The URL of a result file: served by the emulator itself (`/_emulator/files/...`)
+    when a request set FILES_BASE, else a well-formed https URL that is never fetched."""
+    return f"{FILES_BASE.get()}/{provider}/{task_id}/{name}"

@@ -15,6 +15,8 @@ from receiver.dashboard import actions, chart_pages, login, probe_page, queries
 from receiver.dashboard.render import render
 from receiver.db import Database, Row
 from receiver.errors import NotFound
+from receiver.media.archive import archived_media
+from receiver.store.estimate import progress_estimate
 from receiver.store.tasks import STATUSES, TERMINAL
 
 STATIC = Path(__file__).parent / "static"
@@ -98,6 +100,8 @@ async def task_page(request: Request) -> Response:
         history=await queries.task_history(db, row["id"]),
         events=await queries.task_events(db, row["id"]),
         urls_may_be_expired=_expired(row, completed),
+        estimate=progress_estimate(row),
+        media=await archived_media(request.app.state.runtime, row["id"]),
     )
 
 

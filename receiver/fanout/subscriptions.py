@@ -17,10 +17,11 @@ from receiver.fanout.ssrf import UrlGuard
 from receiver.ids import new_id
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
-from receiver.store.events import EVENT_TYPES
+from receiver.store.events import ALL_EVENT_TYPES
 from receiver.store.jsonutil import dumps
 from receiver.store.subscribers import (
     FILTER_KEYS,
+    METADATA_PREFIX,
     delete_subscriber,
     get_subscriber,
     insert_subscriber,
@@ -42,9 +43,10 @@ def parse_filter(raw: Any) -> FilterSpec:
         raise InvalidInput('filter must be an object like {"provider": ["kie"]}', field="filter")
     spec: FilterSpec = {}
     for key, value in raw.items():
-        if key not in FILTER_KEYS:
+        if key not in FILTER_KEYS and not _metadata_key(key):
             raise InvalidInput(
-                f"filter key {key!r} is unknown: use {', '.join(FILTER_KEYS)}", field="filter"
+                f"filter key {key!r} is unknown: use {', '.join(FILTER_KEYS)} or metadata.<key>",
+                field="filter",
             )
         patterns = [value] if isinstance(value, str) else value
         if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
@@ -54,6 +56,10 @@ def parse_filter(raw: Any) -> FilterSpec:
         _check_type_globs(key, patterns)
         spec[key] = patterns
     return spec
+
+
+def _metadata_key(key: Any) -> bool:
+    return isinstance(key, str) and key.startswith(METADATA_PREFIX) and len(key) > 9
 
 
 def parse_filter_args(items: list[str]) -> FilterSpec:
@@ -73,10 +79,10 @@ def _check_type_globs(key: str, patterns: list[str]) -> None:
     if key != "type":
         return
     for pattern in patterns:
-        if not any(fnmatchcase(t, pattern) for t in EVENT_TYPES):
+        if not any(fnmatchcase(t, pattern) for t in ALL_EVENT_TYPES):
             raise InvalidInput(
                 f"type filter {pattern!r} matches no event type: use one of "
-                f"{', '.join(EVENT_TYPES)} (globs allowed, e.g. task.*)",
+                f"{', '.join(ALL_EVENT_TYPES)} (globs allowed, e.g. task.*)",
                 field="filter",
             )
 

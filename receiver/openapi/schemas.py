@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from receiver.store.events import EVENT_TYPES
+from receiver.store.events import ALL_EVENT_TYPES
 from receiver.store.tasks import STATUSES
 
 Schema = dict[str, Any]
@@ -123,7 +123,7 @@ def event_payload(event_type: str) -> Schema:
 
 def webhook_types() -> list[str]:
     """Every event type a subscriber can receive, test events included."""
-    return [*EVENT_TYPES, "taskhook.test"]
+    return [*ALL_EVENT_TYPES, "taskhook.test"]
 
 
 COMPONENTS: dict[str, Schema] = {

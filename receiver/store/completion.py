@@ -107,4 +107,5 @@ def event_data(task: Row, outcome: Outcome) -> dict[str, Any]:
         "parent_id": task["parent_id"],
         "cost": outcome.cost,
         "expires_at": rfc3339(outcome.expires_at_ms),
+        "metadata": loads(task.get("metadata")),
     }

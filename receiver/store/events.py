@@ -10,12 +10,13 @@ from receiver.db import Executor, Row
 from receiver.ids import new_id
 from receiver.store.jsonutil import dumps, loads
 from receiver.store.pagination import Page, fetch_page
-from receiver.store.subscribers import matching_subscribers
+from receiver.store.subscribers import OPT_IN_TYPES, matching_subscribers
 
 EVENT_TYPES: tuple[str, ...] = (
     "task.succeeded", "task.failed", "task.expired", "subscriber.disabled",
 )  # fmt: skip
 EVENT_TYPES += ("delivery.exhausted",)
+ALL_EVENT_TYPES = EVENT_TYPES + OPT_IN_TYPES  # opt-in ones: only when a filter names them
 
 
 async def emit_event(

@@ -20,13 +20,18 @@ from receiver.store.jsonutil import dumps, loads
 from receiver.store.pagination import Page, fetch_page
 
 FILTER_KEYS = ("provider", "type", "model", "status")
+METADATA_PREFIX = "metadata."  # filter keys `metadata.<key>` match the task's metadata
+# Event types sent only to subscribers whose type filter names them exactly.
+OPT_IN_TYPES = ("task.started", "task.progress", "task.media_ready", "task.media_failed")
 
 
 def filter_matches(spec: Mapping[str, Sequence[str]], event: Mapping[str, Any]) -> bool:
     """True when every filter key has a glob matching the event (keys AND, globs OR)."""
     data = event.get("data") or {}
+    if event.get("type") in OPT_IN_TYPES and event.get("type") not in spec.get("type", ()):
+        return False  # lifecycle and media follow-ups only when named exactly
     for key, patterns in spec.items():
-        value = event.get("type") if key == "type" else data.get(key)
+        value = event.get("type") if key == "type" else _field(data, key)
         if not patterns:
             continue
         if value is None or not any(fnmatchcase(str(value), p) for p in patterns):
@@ -34,9 +39,25 @@ def filter_matches(spec: Mapping[str, Sequence[str]], event: Mapping[str, Any]) 
     return True
 
 
+def _field(data: Mapping[str, Any], key: str) -> Any:
+    """`provider` -> data["provider"]; `metadata.customer` -> data["metadata"]["customer"]."""
+    if key.startswith(METADATA_PREFIX):
+        metadata = data.get("metadata")
+        return metadata.get(key[len(METADATA_PREFIX) :]) if isinstance(metadata, dict) else None
+    return data.get(key)
+
+
 async def matching_subscribers(db: Executor, event: Mapping[str, Any]) -> list[Row]:
-    """Enabled subscribers whose filter matches `event` (paused ones included: they queue)."""
-    rows = await db.fetchall("SELECT id, filter FROM subscribers WHERE enabled = 1 ORDER BY id")
+    """Enabled subscribers whose filter matches `event` (paused ones included: they queue).
+
+    Subscribers scoped to one task (per-task webhooks) see only that task's events.
+    """
+    task_id = (event.get("data") or {}).get("task_id")
+    rows = await db.fetchall(
+        "SELECT id, filter FROM subscribers WHERE enabled = 1 "
+        "AND (task_id IS NULL OR task_id = ?) ORDER BY id",
+        task_id,
+    )
     return [row for row in rows if filter_matches(loads(row["filter"]) or {}, event)]
 
 
@@ -137,6 +158,7 @@ def subscriber_to_api(row: Row) -> dict[str, Any]:
         "enabled": bool(row["enabled"]),
         "paused": bool(row["paused"]),
         "disabled_reason": row["disabled_reason"],
+        "task_id": row.get("task_id"),  # set for a per-task webhook (events of that task only)
         "failing_since": rfc3339(row["failing_since"]),
         "previous_secret_valid_until": rfc3339(until) if until and until > now_ms() else None,
         "created_at": rfc3339(row["created_at"]),

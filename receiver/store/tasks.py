@@ -9,7 +9,9 @@ from receiver.clock import now_ms, rfc3339
 from receiver.db import Executor, Row
 from receiver.errors import StoreError
 from receiver.ids import new_id
+from receiver.store.estimate import progress_estimate
 from receiver.store.jsonutil import dumps, loads
+from receiver.store.lifecycle import task_progressed
 from receiver.store.pagination import Page, fetch_page
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "expired"})
@@ -117,6 +119,8 @@ async def update_progress(db: Executor, task_id: str, *, status: str, progress: 
         now_ms(),
         task_id,
     )
+    if changed and progress is not None:
+        await task_progressed(db, task_id)
     return changed > 0
 
 
@@ -155,6 +159,9 @@ def task_to_api(row: Row) -> dict[str, Any]:
         "cost": loads(row.get("cost")),
         "expires_at": rfc3339(row.get("expires_at")),
         "parent_id": row["parent_id"],
+        "metadata": loads(row.get("metadata")),
+        "webhook": row.get("webhook"),
+        "estimate": progress_estimate(row),
         "external": bool(row["external"]),
         "source": row["completion_source"],
         "poll_count": row["poll_count"],
