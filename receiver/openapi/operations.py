@@ -41,6 +41,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Submit a task to a provider", 202, "Task", "NewTask", errors=(503,),
         headers=("Idempotency-Key",), tag="tasks"),
     ("GET", "/api/tasks/{id}"): Operation("One task with its timeline", answer="Task", tag="tasks"),
+    ("GET", "/api/tasks/{task_id}/media"): Operation(
+        "A task's archived result files with fresh links", answer="MediaList", errors=(404,),
+        tag="tasks"),
     ("DELETE", "/api/tasks/{id}"): Operation(
         "Erase a finished task's content (prompt, input, result); a tombstone stays",
         answer="Task", errors=(409,), tag="tasks"),

@@ -36,6 +36,7 @@ def page_of(item: str) -> Schema:
                 "next_cursor": nullable({"type": "string"})})  # fmt: skip
 
 
+KINDS = ["webhook", "slack", "discord", "redis", "nats", "amqp"]
 STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 ANY_OBJECT: Schema = {"type": "object"}
 CODE_MESSAGE = obj({"code": STR, "message": STR})
@@ -47,12 +48,14 @@ TASK = obj({
     "error": nullable(ANY_OBJECT), "parent_id": nullable(STR), "external": BOOL,
     "source": nullable(STR), "poll_count": INT, "created_at": TIME, "updated_at": TIME,
     "completed_at": nullable(TIME),
-}, {"erased_at": nullable(TIME), "history": {"type": "array", "items": ANY_OBJECT}})  # fmt: skip
+}, {"erased_at": nullable(TIME), "history": {"type": "array", "items": ANY_OBJECT},
+    "metadata": nullable(ANY_OBJECT), "cost": nullable(ANY_OBJECT),
+    "expires_at": nullable(TIME), "estimate": nullable(ANY_OBJECT)})  # fmt: skip
 
 EVENT = obj({"type": STR, "id": STR, "created_at": TIME, "data": ANY_OBJECT})
 
 SUBSCRIBER = obj({
-    "id": STR, "url": STR, "kind": {"enum": ["webhook", "slack", "discord"]},
+    "id": STR, "url": STR, "kind": {"enum": KINDS},
     "filter": {"type": "object", "additionalProperties": {"type": "array", "items": STR}},
     "enabled": BOOL, "paused": BOOL, "disabled_reason": nullable(STR),
     "failing_since": nullable(TIME), "previous_secret_valid_until": nullable(TIME),
@@ -68,7 +71,7 @@ FILTER_IN = {"type": "object", "description": 'e.g. {"type": ["task.*"], "provid
 
 NEW_SUBSCRIBER = obj(
     {"url": {"type": "string", "format": "uri"}},
-    {"kind": {"enum": ["webhook", "slack", "discord"]}, "filter": FILTER_IN,
+    {"kind": {"enum": KINDS}, "filter": FILTER_IN,
      "headers": HEADERS_IN},
 )  # fmt: skip
 SUBSCRIBER_PATCH = {**obj({}, {"paused": BOOL, "enabled": BOOL, "filter": FILTER_IN,
@@ -96,7 +99,11 @@ PROBE = obj({"event_id": STR, "delivered": BOOL, "status_code": nullable(INT),
              "latency_ms": INT, "body_head": STR, "error": nullable(STR)})  # fmt: skip
 TICK = obj({"handled": {"type": "object", "additionalProperties": INT}, "total": INT,
             "rounds": INT, "failed": {"type": "array", "items": STR}})  # fmt: skip
-NEW_TASK = obj({"provider": STR, "model": STR, "input": ANY_OBJECT}, {"then": {}})
+NEW_TASK = obj({"provider": STR, "model": STR, "input": ANY_OBJECT},
+               {"then": {}, "webhook": {"type": "string", "format": "uri"},
+                "metadata": {"type": "object", "description": "at most 4 KiB"}})  # fmt: skip
+MEDIA_FILE = obj({"source_url": STR, "status": STR}, {"url": nullable(STR), "name": STR,
+    "sha256": nullable(STR), "bytes": nullable(INT), "content_type": nullable(STR)})  # fmt: skip
 ERROR = obj({"error": obj({"code": STR, "message": STR},
                           {"field": nullable(STR), "rule": {}, "value": {}})})  # fmt: skip
 
@@ -104,7 +111,8 @@ EVENT_DATA = {
     "task": obj({"task_id": STR, "provider": STR, "model": STR, "status": STR}, {
         "provider_task_id": nullable(STR), "result": nullable(ANY_OBJECT),
         "error": nullable(CODE_MESSAGE), "source": STR, "prompt": nullable(STR),
-        "parent_id": nullable(STR)}),
+        "parent_id": nullable(STR), "metadata": nullable(ANY_OBJECT),
+        "cost": nullable(ANY_OBJECT), "expires_at": nullable(TIME)}),
     "subscriber.disabled": obj({"subscriber_id": STR, "kind": STR, "url": STR, "reason": STR}),
     "delivery.exhausted": obj({
         "delivery_id": STR, "event_id": STR, "event_type": STR, "subscriber_id": STR,
@@ -134,4 +142,5 @@ COMPONENTS: dict[str, Schema] = {
     "SubscriberPatch": SUBSCRIBER_PATCH, "Attempt": ATTEMPT, "Delivery": DELIVERY,
     "DeliveryPage": page_of("Delivery"), "Queued": QUEUED, "Callback": CALLBACK,
     "CallbackPage": page_of("Callback"), "TestResult": PROBE, "Tick": TICK, "Error": ERROR,
+    "MediaList": obj({"items": {"type": "array", "items": MEDIA_FILE}}),
 }  # fmt: skip
