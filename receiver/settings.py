@@ -25,6 +25,10 @@ DEFAULT_RATE_LIMITS = {"kie": "20/10", "foxapi": "10/1", "toapis": "10/1"}
 DEFAULT_RETRY_SCHEDULE_S = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 PROVIDERS = ("kie", "foxapi", "toapis")
 MIN_SECRET_KEY_LEN = 32
+MIN_ADMIN_TOKEN_LEN = 16
+DEFAULT_CALLBACK_REFUSAL_LIMIT = "60/60"
+DEFAULT_AUTH_FAILURE_LIMIT = "10/60"
+DEFAULT_AUDIT_MAX_MB = 256
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,12 @@ class Settings:
     subscriber_disable_after_s: float = 5 * 86400.0
     secret_rotation_grace_s: float = 86400.0
     standard_webhook_sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # hardening: per-address throttles, the audit table's cap, request bounds
+    callback_refusal_limit: RateLimit = RateLimit(60, 60.0)  # refused callbacks per address
+    auth_failure_limit: RateLimit = RateLimit(10, 60.0)  # wrong admin tokens per address
+    callback_audit_max_bytes: int = DEFAULT_AUDIT_MAX_MB * 1024 * 1024
+    body_read_timeout_s: float = 30.0  # a request body must arrive within this
+    max_connections: int = 1000  # concurrent connections + tasks; beyond: 503
 
     @property
     def is_postgres(self) -> bool:
@@ -138,6 +148,7 @@ class Settings:
             "task_deadline_s": _float(env, "TASKHOOK_TASK_DEADLINE_S", 3600.0),
             "provider_timeout_s": _float(env, "TASKHOOK_PROVIDER_TIMEOUT_S", 30.0),
             "submit_wait_s": _float(env, "TASKHOOK_SUBMIT_WAIT_S", 5.0),
+            **_hardening_from_env(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
@@ -154,6 +165,11 @@ class Settings:
             raise ConfigError(
                 f"TASKHOOK_SECRET_KEY is {len(self.secret_key)} characters: "
                 f"use at least {MIN_SECRET_KEY_LEN} (e.g. `openssl rand -hex 32`)"
+            )
+        if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN_LEN:
+            raise ConfigError(
+                f"TASKHOOK_ADMIN_TOKEN is {len(self.admin_token)} characters: "
+                f"use at least {MIN_ADMIN_TOKEN_LEN} (e.g. `openssl rand -hex 24`)"
             )
 
 
@@ -179,6 +195,25 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} must be greater than 0")
     return value
+
+
+def _hardening_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Throttles, the audit cap and request bounds (see the README's security section)."""
+    refusals = env.get("TASKHOOK_CALLBACK_REFUSAL_LIMIT") or DEFAULT_CALLBACK_REFUSAL_LIMIT
+    failures = env.get("TASKHOOK_AUTH_FAILURE_LIMIT") or DEFAULT_AUTH_FAILURE_LIMIT
+    audit_mb = _int(env, ("TASKHOOK_CALLBACK_AUDIT_MAX_MB",), DEFAULT_AUDIT_MAX_MB)
+    connections = _int(env, ("TASKHOOK_MAX_CONNECTIONS",), 1000)
+    if audit_mb < 1 or connections < 1:
+        raise ConfigError(
+            "TASKHOOK_CALLBACK_AUDIT_MAX_MB and TASKHOOK_MAX_CONNECTIONS must be at least 1"
+        )
+    return {
+        "callback_refusal_limit": RateLimit.parse(refusals, "TASKHOOK_CALLBACK_REFUSAL_LIMIT"),
+        "auth_failure_limit": RateLimit.parse(failures, "TASKHOOK_AUTH_FAILURE_LIMIT"),
+        "callback_audit_max_bytes": audit_mb * 1024 * 1024,
+        "body_read_timeout_s": _float(env, "TASKHOOK_BODY_READ_TIMEOUT_S", 30.0),
+        "max_connections": connections,
+    }
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
