@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from receiver.errors import BadRequest, TaskhookError
+from receiver.jsondepth import MAX_JSON_DEPTH, too_deep
 
 # A surrogate code point can enter a decoded body only through a \uD800-\uDFFF escape
 # (UTF-8 text cannot encode one), so a body without such an escape needs no deeper check.
@@ -64,6 +65,8 @@ def parse_json_object(raw: bytes) -> tuple[str, dict[str, Any]]:
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(value, dict):
         raise BadRequest(f"the body must be a JSON object, not a JSON {type(value).__name__}")
+    if too_deep(value):
+        raise BadRequest(f"the body nests more than {MAX_JSON_DEPTH} levels deep")
     if _SURROGATE_ESCAPE.search(text):  # only such an escape can make one: skip the rest
         _check_storable(value)
     return text, value
