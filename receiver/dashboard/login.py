@@ -13,10 +13,10 @@ from receiver.dashboard.render import render
 from receiver.dashboard.session import (
     clear_session_cookie,
     current_session,
-    new_cookie_value,
-    set_session_cookie,
+    start_session,
     token_matches,
 )
+from receiver.dashboard.session_store import revoke_session
 
 log = logging.getLogger(__name__)
 HOME = "/ui/"
@@ -36,7 +36,7 @@ def safe_next(value: str | None) -> str:
 async def login_form(request: Request) -> Response:
     """`GET /ui/login`: the form (or straight on, when already logged in)."""
     target = safe_next(request.query_params.get("next"))
-    if current_session(request) is not None:
+    if await current_session(request) is not None:
         return RedirectResponse(target, status_code=303)
     return render(request, "login.html", next=target, error=None, logged_in=False)
 
@@ -54,14 +54,15 @@ async def login_submit(request: Request) -> Response:
         error = "That is not the admin token (TASKHOOK_ADMIN_TOKEN)."
         return render(request, "login.html", status_code=401, next=target, error=error)
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, request, new_cookie_value(expected))
+    await start_session(request, response, expected)
     return response
 
 
 async def logout(request: Request) -> Response:
-    """`POST /ui/logout` (CSRF-checked): forget the session cookie."""
+    """`POST /ui/logout` (CSRF-checked): end the session on the server, forget the cookie."""
     session = request.scope["state"]["dashboard_session"]
     check_csrf(await read_form(request), session)
+    await revoke_session(request.app.state.runtime.db, session.nonce)
     response = RedirectResponse("/ui/login", status_code=303)
     clear_session_cookie(response, request)
     return response
