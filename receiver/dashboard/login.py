@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from receiver.auth_throttle import auth_throttle, count_failure, locked_out
 from receiver.dashboard.csrf import check_csrf, read_form
 from receiver.dashboard.render import render
 from receiver.dashboard.session import (
@@ -17,6 +18,7 @@ from receiver.dashboard.session import (
     token_matches,
 )
 from receiver.dashboard.session_store import revoke_session
+from receiver.throttle import client_address
 
 log = logging.getLogger(__name__)
 HOME = "/ui/"
@@ -49,8 +51,16 @@ async def login_submit(request: Request) -> Response:
     if not expected:
         error = "This server has no admin token: set TASKHOOK_ADMIN_TOKEN and restart."
         return render(request, "login.html", status_code=503, next=target, error=error)
+    throttle = auth_throttle(request.app)
+    wait_s = locked_out(throttle, _client(request))
+    if wait_s is not None:
+        error = f"Too many wrong tokens from your address: try again in {wait_s} s."
+        answer = render(request, "login.html", status_code=429, next=target, error=error)
+        answer.headers["Retry-After"] = str(wait_s)
+        return answer
     if not token_matches(form.get("token", "").strip(), expected):
         log.warning("dashboard login refused: wrong admin token from %s", _client(request))
+        count_failure(throttle, _client(request), "dashboard login")
         error = "That is not the admin token (TASKHOOK_ADMIN_TOKEN)."
         return render(request, "login.html", status_code=401, next=target, error=error)
     response = RedirectResponse(target, status_code=303)
@@ -69,7 +79,7 @@ async def logout(request: Request) -> Response:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown client"
+    return client_address(request.client)
 
 
 def routes() -> list[BaseRoute]:

@@ -13,3 +13,9 @@ CREATE TABLE dashboard_sessions (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at);
+
+-- /readyz writes (and commits) this one row: a database that cannot be written is not ready.
+CREATE TABLE readiness_probe (
+    id INTEGER PRIMARY KEY,
+    checked_at BIGINT NOT NULL
+);
