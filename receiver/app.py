@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from receiver.auth import AdminAuthMiddleware
+from receiver.body_timeout import BodyTimeoutMiddleware
 from receiver.db import Database, migrate, open_database
 from receiver.responses import EXCEPTION_HANDLERS
 from receiver.routes import admin_read, health, metrics, tick
@@ -51,7 +52,10 @@ def create_app(
     def admin_token() -> str | None:
         return settings.admin_token
 
-    middleware = [Middleware(AdminAuthMiddleware, token=admin_token)]
+    middleware = [
+        Middleware(BodyTimeoutMiddleware, timeout_s=settings.body_read_timeout_s),
+        Middleware(AdminAuthMiddleware, token=admin_token),
+    ]
     return Starlette(
         routes=routes,
         middleware=middleware,

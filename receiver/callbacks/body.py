@@ -6,8 +6,9 @@ import json
 import re
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
+from receiver.digits import ascii_int
 from receiver.errors import BadRequest, TaskhookError
 from receiver.jsondepth import MAX_JSON_DEPTH, too_deep
 
@@ -23,6 +24,13 @@ class BodyTooLarge(TaskhookError):
     code = "payload_too_large"
 
 
+class ClientGone(TaskhookError):
+    """The client disconnected before its whole body arrived (audited; nobody reads the 499)."""
+
+    status_code = 499
+    code = "client_disconnected"
+
+
 def _too_large(limit: int) -> BodyTooLarge:
     return BodyTooLarge(f"the body is over the {limit} byte limit")
 
@@ -36,18 +44,21 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """
     declared = request.headers.get("content-length")
     if declared is not None:
-        text = declared.strip()
-        if not text.isdigit():
+        size = ascii_int(declared.strip(), max_digits=20)
+        if size is None:
             raise BadRequest("Content-Length is not a whole number")
-        if int(text) > limit:
+        if size > limit:
             raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone(f"the client disconnected after {size} bytes of the body") from None
     return b"".join(chunks)
 
 

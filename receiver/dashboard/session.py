@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from receiver.dashboard.session_store import add_session, session_alive
+from receiver.digits import ascii_int
 
 COOKIE_NAME = "taskhook_session"
 COOKIE_PATH = "/ui"
@@ -72,12 +73,12 @@ def verify_cookie_value(
     if not admin_token or not value:
         return None
     parts = value.split(".")
-    if len(parts) != 4 or parts[0] != _VERSION or not parts[1].isdigit():
+    expires = ascii_int(parts[1], max_digits=12) if len(parts) == 4 else None
+    if expires is None or parts[0] != _VERSION:
         return None
     key = session_key(admin_token)
     if not token_matches(parts[3], sign(key, ".".join(parts[:3]))):
         return None
-    expires = int(parts[1])
     if expires <= (now_s if now_s is not None else time.time()):
         return None
     return Session(nonce=parts[2], expires_s=expires, key=key)
