@@ -27,6 +27,7 @@ from receiver.store.inbox import (
     claim_due,
     mark_processed,
     purge_processed,
+    release_dedupe_key,
     retry_later,
 )
 from receiver.store.jsonutil import loads
@@ -128,7 +129,7 @@ class InboxWorker:
         state, confirmed = await self._confirm(source, row["provider_task_id"], reported)
         if task is None:
             task = await self._external_task(row, state)
-        await self._apply(row, task, state, confirmed=confirmed)
+        await self._apply(row, task, state, confirmed=confirmed, claimed=reported.status)
 
     async def _find_task(self, row: Row) -> Row | None:
         db = self._runtime.db
@@ -174,7 +175,9 @@ class InboxWorker:
                  row["provider"], created["id"])  # fmt: skip
         return created
 
-    async def _apply(self, row: Row, task: Row, state: ProviderState, *, confirmed: bool) -> None:
+    async def _apply(
+        self, row: Row, task: Row, state: ProviderState, *, confirmed: bool, claimed: str = ""
+    ) -> None:
         runtime = self._runtime
         detail = {"status": state.status, "progress": state.progress, "confirmed": confirmed,
                   "inbox_id": row["id"]}  # fmt: skip
@@ -186,6 +189,8 @@ class InboxWorker:
             else:
                 await update_progress(tx, task["id"], status=state.status, progress=state.progress)
             await add_history(tx, task["id"], "callback", detail)
+            if claimed and claimed != state.status:  # dedupe on what was recorded
+                await release_dedupe_key(tx, row["id"], state.status)
             await mark_processed(tx, row["id"])
         if event is not None:
             runtime.metrics.tasks.labels(task["provider"], state.status).inc()
