@@ -21,9 +21,11 @@ from dispatcher.chaining import (
 )
 from dispatcher.providers.base import ProviderAdapter
 from receiver.errors import InvalidInput
+from receiver.known_fields import reject_unknown_fields
 from receiver.store.jsonutil import dumps
 
 Adapters = Mapping[str, ProviderAdapter]
+SUBMISSION_FIELDS = ("provider", "model", "input", "then")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ def parse_submission(
             f"{prefix or 'the body'} must be a JSON object with provider, model and input",
             field=prefix.rstrip(".") or None,
         )
+    reject_unknown_fields(body, SUBMISSION_FIELDS, prefix=prefix)
     provider = _text(body, "provider", prefix)
     adapter = _adapter(adapters, provider, prefix)
     model = _text(body, "model", prefix)

@@ -14,6 +14,7 @@ from receiver.fanout.signing import new_secret
 from receiver.fanout.sinks import SINKS
 from receiver.fanout.ssrf import UrlGuard
 from receiver.ids import new_id
+from receiver.known_fields import reject_unknown_fields
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
 from receiver.store.events import EVENT_TYPES
@@ -129,12 +130,7 @@ class Subscriptions:
         """Pause/resume (`paused`), re-enable (`enabled: true`), change `filter`."""
         if not isinstance(patch, Mapping) or not patch:
             raise InvalidInput('send an object such as {"paused": true}', field="body")
-        unknown = set(patch) - {"paused", "enabled", "filter"}
-        if unknown:
-            raise InvalidInput(
-                f"cannot change {', '.join(sorted(unknown))}: use paused, enabled, filter",
-                field=sorted(unknown)[0],
-            )
+        reject_unknown_fields(patch, ("paused", "enabled", "filter"))
         await self.get(sub_id)
         changes = _changes(patch)
         await update_subscriber(self.db, sub_id, **changes)

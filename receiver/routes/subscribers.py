@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from receiver.errors import BadRequest
 from receiver.jsondepth import loads_bounded
+from receiver.known_fields import reject_unknown_fields
 from receiver.routes.params import filters, page_args, page_response
 from receiver.runtime import Runtime
 from receiver.store.subscribers import list_subscribers, subscriber_to_api
@@ -49,6 +50,7 @@ async def create(request: Request) -> Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise BadRequest('the body must be an object: {"url": ..., "kind": ...}')
+    reject_unknown_fields(body, ("url", "kind", "filter"))
     answer = await _subs(request).create(
         body.get("url"), body.get("kind", "webhook"), body.get("filter")
     )
