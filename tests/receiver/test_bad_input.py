@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
 
 import pytest
 from starlette.applications import Starlette
-from starlette.types import Message
 
 from dispatcher.compose import build_app
 from receiver.app import create_app
 from receiver.callbacks import CallbacksPlugin
 from receiver.settings import Settings
+from tests.asgi_raw import raw_request
 from tests.receiver.callback_helpers import FAST, KIE_KEY, add_task, count, kie_body, running
 from tests.support import ADMIN_TOKEN, app_client
 
 SUPERSCRIPT_TWO = b"\xb2"  # latin-1 "²": str.isdigit() says yes, int() says no
 LIST_ROUTES = ["/api/tasks", "/api/events", "/api/callbacks", "/api/subscribers",
                "/api/deliveries"]  # fmt: skip
-
-
-async def _call(app: Starlette, path: str, chunks: list[Message], *, hang: bool = False,
-                headers: list[tuple[bytes, bytes]] | None = None) -> list[Message]:  # fmt: skip
-    """One raw ASGI request: `chunks`, then a disconnect (or nothing ever again)."""
-    pending = list(chunks)
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        if pending:
-            return pending.pop(0)
-        if hang:
-            await asyncio.Event().wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope: dict[str, Any] = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "client": ("203.0.113.9", 5000), "server": ("testserver", 80),
-        "headers": headers or [(b"content-type", b"application/json")],
-        "state": {}, "app": app,
-    }  # fmt: skip
-    await app(scope, receive, send)
-    return sent
 
 
 def _callbacks_app(settings: Settings) -> Starlette:
@@ -65,7 +36,7 @@ async def test_a_client_that_disconnects_mid_body_is_audited_quietly(
         rt = app.state.runtime
         await add_task(rt.db)
         part = {"type": "http.request", "body": b'{"data": {"taskId"', "more_body": True}
-        await _call(app, "/callbacks/kie", [part])
+        await raw_request(app, "/callbacks/kie", [part])
         rows = await rt.db.fetchall("SELECT verdict, reason, body_size FROM callbacks")
     assert [r["verdict"] for r in rows] == ["disconnected"]
     assert "disconnected after 18 bytes" in rows[0]["reason"]
@@ -80,7 +51,7 @@ async def test_a_vanished_client_on_the_admin_api_leaves_no_traceback(
     async with app_client(app):
         part = {"type": "http.request", "body": b'{"provider": ', "more_body": True}
         for path in ("/api/tasks", "/api/subscribers"):
-            sent = await _call(app, path, [part], headers=auth)
+            sent = await raw_request(app, path, [part], headers=auth)
             assert [m.get("status") for m in sent if m["type"] == "http.response.start"] != [500]
     assert _errors(caplog) == []
 
@@ -91,12 +62,12 @@ async def test_a_body_that_never_arrives_is_408_and_audited(settings: Settings) 
     async with app_client(app):
         rt = app.state.runtime
         part = {"type": "http.request", "body": b'{"da', "more_body": True}
-        sent = await _call(app, "/callbacks/kie", [part], hang=True)
+        sent = await raw_request(app, "/callbacks/kie", [part], hang=True)
         assert sent[0]["status"] == 408
         row = await rt.db.fetchone("SELECT verdict FROM callbacks")
         assert row is not None and row["verdict"] == "timeout"
         auth = [(b"authorization", f"Bearer {ADMIN_TOKEN}".encode())]
-        sent = await _call(app, "/api/subscribers", [part], hang=True, headers=auth)
+        sent = await raw_request(app, "/api/subscribers", [part], hang=True, headers=auth)
         assert sent[0]["status"] in (404, 408)  # no fan-out plugin here: 404 before reading
 
 
