@@ -271,7 +271,9 @@ def ensure_local_secrets(settings: Settings) -> tuple[Settings, list[str]]:
     notes: list[str] = []
     token = settings.admin_token or _load_or_create(folder / "taskhook.admin_token", notes)
     key = settings.secret_key or _load_or_create(folder / "taskhook.secret_key", notes)
-    return settings.replace(admin_token=token, secret_key=key), notes
+    completed = settings.replace(admin_token=token, secret_key=key)
+    completed.validate()  # a hand-edited token file is held to the same rules
+    return completed, notes
 
 
 def _load_or_create(path: Path, notes: list[str]) -> str:

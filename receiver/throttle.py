@@ -19,6 +19,7 @@ DEFAULT_MAX_ADDRESSES = 10_000
 class _Bucket:
     tokens: float
     at_s: float
+    told: bool = False  # the log has said this address ran out (until it spends again)
 
 
 @dataclass
@@ -55,7 +56,15 @@ class AddressThrottle:
         if bucket.tokens < 1.0:
             return False
         bucket.tokens -= 1.0
+        bucket.told = False
         return True
+
+    def first_refusal(self, address: str) -> bool:
+        """True once per lock-out of `address` (so the log says it once, not per request)."""
+        bucket = self._refilled(address)
+        first = not bucket.told
+        bucket.told = True
+        return first
 
     def retry_after_s(self, address: str) -> int:
         """Whole seconds until `address` may try again (at least 1)."""

@@ -33,9 +33,11 @@ def throttled_response(runtime: Runtime, request: Request, record: CallbackRecor
     address = client_address(request.client)
     record.status_code = 429
     record.verdict = THROTTLED
-    log.warning("callback to %s refused and throttled: too many refused callbacks from %s",
-                record.route, address)  # fmt: skip
-    retry = runtime.throttles.callback_refusals.retry_after_s(address)
+    throttle = runtime.throttles.callback_refusals
+    retry = throttle.retry_after_s(address)
+    if throttle.first_refusal(address):
+        log.warning("too many refused callbacks from %s: answering 429 without an audit row "
+                    "for about %d s", address, retry)  # fmt: skip
     message = "too many refused callbacks from this address: slow down"
     body = {"error": {"code": "rate_limited", "message": message}}
     return JSONResponse(body, 429, headers={"Retry-After": str(retry)})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from receiver.callbacks.audit_cap import AuditCapWorker
 from receiver.settings import RateLimit, Settings
 from receiver.store.audit_cap import audit_bytes
@@ -76,3 +78,14 @@ async def test_the_audit_table_is_capped_oldest_first(settings: Settings) -> Non
         rt.metrics.audit_dropped.inc(0)
         metrics = (await client.get("/metrics")).text
     assert "taskhook_callback_audit_dropped_total" in metrics
+
+
+async def test_a_throttled_address_is_logged_once_not_per_request(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = _settings(settings, callback_refusal_limit=RateLimit(1, 3600.0))
+    async with running(cfg) as (client, _rt):
+        for _ in range(6):
+            await client.post("/callbacks/kie", content=b"{}")
+    said = [r for r in caplog.records if "too many refused callbacks from" in r.getMessage()]
+    assert len(said) == 1
