@@ -15,7 +15,13 @@ from receiver.clock import now_ms, rfc3339
 from receiver.db import Executor, Row
 from receiver.db.database import Statement
 from receiver.ids import new_id
-from receiver.store.audit_summary import body_digest, body_prefix, stored_bytes, summary_headers
+from receiver.store.audit_summary import (
+    REASON_CHARS,
+    body_digest,
+    body_prefix,
+    stored_bytes,
+    summary_headers,
+)
 from receiver.store.jsonutil import dumps, loads
 from receiver.store.pagination import Page, fetch_page
 
@@ -108,7 +114,8 @@ def _args(record: CallbackRecord, verdict_arg: str) -> tuple[Any, ...]:
     size, digest = body_digest(record.body)
     headers = dumps(summary_headers(record.headers) if refused else record.headers)
     body = body_text(body_prefix(record.body) if refused else record.body, size)
-    reason = clean_text(record.reason, 500) if record.reason else None
+    reason_chars = REASON_CHARS if refused else 500
+    reason = clean_text(record.reason, reason_chars) if record.reason else None
     return (
         new_id("cbk"), clean_text(record.provider), clean_text(record.route),
         headers, body, verdict_arg, reason, record.status_code,

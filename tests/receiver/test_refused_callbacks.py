@@ -89,3 +89,15 @@ async def test_a_throttled_address_is_logged_once_not_per_request(
             await client.post("/callbacks/kie", content=b"{}")
     said = [r for r in caplog.records if "too many refused callbacks from" in r.getMessage()]
     assert len(said) == 1
+
+
+async def test_the_summary_bound_holds_in_bytes_for_any_characters(settings: Settings) -> None:
+    headers = {f"x-{i}": b"\xff" * 3000 for i in range(30)}  # latin-1: 2 UTF-8 bytes each
+    body = b"\xff\xfe" * 40_000  # not UTF-8: every byte of the prefix becomes U+FFFD
+    async with running(_settings(settings)) as (client, rt):
+        answer = await client.post("/callbacks/kie", content=body, headers=headers)
+        assert answer.status_code == 400
+        (row,) = await rt.db.fetchall("SELECT * FROM callbacks")
+    texts = [row[k] or "" for k in ("headers", "body", "reason", "route", "provider", "id")]
+    assert sum(len(t.encode()) for t in texts) + 16 * 4 <= ROW_MAX_BYTES
+    assert row["stored_bytes"] <= ROW_MAX_BYTES and row["body_size"] == len(body)
