@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +12,7 @@ from dispatcher.context import Dispatch
 from dispatcher.service import submit
 from dispatcher.submitter import Submitter
 from receiver.errors import BadRequest, StoreError
+from receiver.jsondepth import loads_bounded
 from receiver.store.tasks import task_to_api
 
 MAX_SUBMISSION_BYTES = 1024 * 1024
@@ -31,7 +31,7 @@ async def _json_body(request: Request) -> Any:
     if len(raw) > MAX_SUBMISSION_BYTES:
         raise BadRequest(f"the body is over {MAX_SUBMISSION_BYTES} bytes")
     try:
-        return json.loads(raw, parse_constant=_no_constants)
+        return loads_bounded(raw, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 

@@ -21,10 +21,13 @@ from dispatcher.chaining import (
 )
 from dispatcher.providers.base import ProviderAdapter
 from receiver.errors import InvalidInput
+from receiver.known_fields import reject_unknown_fields
 from receiver.store.jsonutil import dumps
 from receiver.task_options import parse_metadata, parse_webhook
 
 Adapters = Mapping[str, ProviderAdapter]
+SUBMISSION_FIELDS = ("provider", "model", "input", "then", "metadata", "webhook")
+FOLLOW_UP_FIELDS = ("provider", "model", "input", "then")  # a follow-up inherits the rest
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ def parse_submission(
             f"{prefix or 'the body'} must be a JSON object with provider, model and input",
             field=prefix.rstrip(".") or None,
         )
+    reject_unknown_fields(body, FOLLOW_UP_FIELDS if prefix else SUBMISSION_FIELDS, prefix=prefix)
     provider = _text(body, "provider", prefix)
     adapter = _adapter(adapters, provider, prefix)
     model = _text(body, "model", prefix)

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from receiver import openapi
 from receiver.auth import AdminAuthMiddleware
+from receiver.body_timeout import BodyTimeoutMiddleware
 from receiver.cost_meter import CostMeter
 from receiver.db import Database, migrate, open_database
 from receiver.responses import EXCEPTION_HANDLERS
@@ -54,7 +55,10 @@ def create_app(
     def admin_token() -> str | None:
         return settings.admin_token
 
-    middleware = [Middleware(AdminAuthMiddleware, token=admin_token)]
+    middleware = [
+        Middleware(BodyTimeoutMiddleware, timeout_s=settings.body_read_timeout_s),
+        Middleware(AdminAuthMiddleware, token=admin_token),
+    ]
     return Starlette(
         routes=routes,
         middleware=middleware,

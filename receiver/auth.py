@@ -8,7 +8,9 @@ from collections.abc import Callable, Sequence
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from receiver.auth_throttle import auth_throttle, count_failure, locked_out
 from receiver.responses import error_response
+from receiver.throttle import client_address
 
 TokenGetter = Callable[[], str | None]
 
@@ -21,7 +23,8 @@ def token_matches(given: str, expected: str) -> bool:
 class AdminAuthMiddleware:
     """Requires `Authorization: Bearer <token>` under the protected path prefixes.
 
-    401 when no token is given, 403 when a wrong one is.
+    401 when no token is given, 403 when a wrong one is, 429 (with Retry-After) while the
+    client's address is locked out after too many wrong ones (`auth_throttle.py`).
     """
 
     def __init__(self, app: ASGIApp, *, token: TokenGetter, prefixes: Sequence[str] = ("/api",)):
@@ -36,14 +39,23 @@ class AdminAuthMiddleware:
         if scope["type"] != "http" or not self._protected(scope["path"]):
             await self.app(scope, receive, send)
             return
+        throttle = auth_throttle(scope.get("app"))
+        address = client_address(scope.get("client"))
+        wait_s = locked_out(throttle, address)
         header = Headers(scope=scope).get("authorization", "")
         scheme, _, given = header.partition(" ")
         expected = self._token()
-        if scheme.lower() != "bearer" or not given.strip():
+        if wait_s is not None:
+            response = error_response(
+                429, "rate_limited", f"too many wrong admin tokens: retry in {wait_s} s"
+            )
+            response.headers["Retry-After"] = str(wait_s)
+        elif scheme.lower() != "bearer" or not given.strip():
             response = error_response(
                 401, "unauthorized", "send Authorization: Bearer <TASKHOOK_ADMIN_TOKEN>"
             )
         elif expected is None or not token_matches(given.strip(), expected):
+            count_failure(throttle, address, "api bearer")
             response = error_response(403, "forbidden", "the bearer token is not valid")
         else:
             await self.app(scope, receive, send)

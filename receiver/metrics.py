@@ -49,6 +49,11 @@ class Metrics:
             ["kind", "outcome"],
             registry=self.registry,
         )
+        self.audit_dropped = Counter(
+            "taskhook_callback_audit_dropped",
+            "Callback audit rows dropped (oldest first) to keep the table under its size cap",
+            registry=self.registry,
+        )
         self.delivery_latency = Histogram(
             "taskhook_delivery_latency_seconds",
             "Time from an event's creation to its successful delivery",

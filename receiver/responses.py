@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from receiver.errors import TaskhookError
@@ -49,6 +49,12 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail))
 
 
+async def on_client_gone(request: Request, exc: Exception) -> Response:
+    """The client went away mid-request: nobody will read an answer, so no noise either."""
+    log.debug("%s %s: the client disconnected", request.method, request.url.path)
+    return Response(status_code=499)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     """Anything else: logged with its traceback, answered with a generic 500 body."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -58,5 +64,6 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     TaskhookError: on_taskhook_error,
     HTTPException: on_http_error,
+    ClientDisconnect: on_client_gone,
     Exception: on_unexpected,
 }

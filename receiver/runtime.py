@@ -19,6 +19,7 @@ from receiver.metrics import Metrics
 from receiver.provider_state import ProviderState
 from receiver.settings import Settings
 from receiver.store.completion import CompletionHook
+from receiver.throttle import AddressThrottle, Throttles
 from receiver.workers import WorkerRunner
 
 # Re-reads a task at its provider: provider_task_id -> its normalised state.
@@ -37,6 +38,14 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     services: dict[str, Any] = field(default_factory=dict)
     writer: GroupCommitter | None = None
+    throttles: Throttles = field(init=False)
+
+    def __post_init__(self) -> None:
+        refusals, failures = self.settings.callback_refusal_limit, self.settings.auth_failure_limit
+        self.throttles = Throttles(
+            callback_refusals=AddressThrottle(refusals.requests, refusals.per_s),
+            auth_failures=AddressThrottle(failures.requests, failures.per_s),
+        )
 
     def group_writer(self) -> GroupCommitter:
         """The shared group-commit writer (for durable-before-2xx request writes)."""

@@ -37,6 +37,10 @@ DEFAULT_QUERY_CONCURRENCY = 64
 DEFAULT_RETRY_SCHEDULE_S = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 PROVIDERS = ("kie", "foxapi", "toapis")
 MIN_SECRET_KEY_LEN = 32
+MIN_ADMIN_TOKEN_LEN = 16
+DEFAULT_CALLBACK_REFUSAL_LIMIT = "60/60"
+DEFAULT_AUTH_FAILURE_LIMIT = "10/60"
+DEFAULT_AUDIT_MAX_MB = 256
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,12 @@ class Settings:
     media_source_ttl_s: float = 86400.0  # how long a provider keeps its copy
     media_download_timeout_s: float = 900.0
     s3_endpoint_url: str | None = None
+    # hardening: per-address throttles, the audit table's cap, request bounds
+    callback_refusal_limit: RateLimit = RateLimit(60, 60.0)  # refused callbacks per address
+    auth_failure_limit: RateLimit = RateLimit(10, 60.0)  # wrong admin tokens per address
+    callback_audit_max_bytes: int = DEFAULT_AUDIT_MAX_MB * 1024 * 1024
+    body_read_timeout_s: float = 30.0  # a request body must arrive within this
+    max_connections: int = 1000  # concurrent connections + tasks; beyond: 503
 
     @property
     def is_postgres(self) -> bool:
@@ -171,6 +181,7 @@ class Settings:
             "submit_wait_s": _float(env, "TASKHOOK_SUBMIT_WAIT_S", 5.0),
             **operator_values(env),
             **_media_from_env(env),
+            **_hardening_from_env(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
@@ -196,6 +207,11 @@ class Settings:
                 f"use at least {MIN_SECRET_KEY_LEN} (e.g. `openssl rand -hex 32`)"
             )
         check_delivery(self.delivery_timeout_s, self.delivery_retry_schedule_s)
+        if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN_LEN:
+            raise ConfigError(
+                f"TASKHOOK_ADMIN_TOKEN is {len(self.admin_token)} characters: "
+                f"use at least {MIN_ADMIN_TOKEN_LEN} (e.g. `openssl rand -hex 24`)"
+            )
 
 
 def _int(env: Mapping[str, str], names: tuple[str, ...], default: int) -> int:
@@ -227,6 +243,25 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} must be greater than 0")
     return value
+
+
+def _hardening_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Throttles, the audit cap and request bounds (see the README's security section)."""
+    refusals = env.get("TASKHOOK_CALLBACK_REFUSAL_LIMIT") or DEFAULT_CALLBACK_REFUSAL_LIMIT
+    failures = env.get("TASKHOOK_AUTH_FAILURE_LIMIT") or DEFAULT_AUTH_FAILURE_LIMIT
+    audit_mb = _int(env, ("TASKHOOK_CALLBACK_AUDIT_MAX_MB",), DEFAULT_AUDIT_MAX_MB)
+    connections = _int(env, ("TASKHOOK_MAX_CONNECTIONS",), 1000)
+    if audit_mb < 1 or connections < 1:
+        raise ConfigError(
+            "TASKHOOK_CALLBACK_AUDIT_MAX_MB and TASKHOOK_MAX_CONNECTIONS must be at least 1"
+        )
+    return {
+        "callback_refusal_limit": RateLimit.parse(refusals, "TASKHOOK_CALLBACK_REFUSAL_LIMIT"),
+        "auth_failure_limit": RateLimit.parse(failures, "TASKHOOK_AUTH_FAILURE_LIMIT"),
+        "callback_audit_max_bytes": audit_mb * 1024 * 1024,
+        "body_read_timeout_s": _float(env, "TASKHOOK_BODY_READ_TIMEOUT_S", 30.0),
+        "max_connections": connections,
+    }
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -309,7 +344,9 @@ def ensure_local_secrets(settings: Settings) -> tuple[Settings, list[str]]:
     notes: list[str] = []
     token = settings.admin_token or _load_or_create(folder / "taskhook.admin_token", notes)
     key = settings.secret_key or _load_or_create(folder / "taskhook.secret_key", notes)
-    return settings.replace(admin_token=token, secret_key=key), notes
+    completed = settings.replace(admin_token=token, secret_key=key)
+    completed.validate()  # a hand-edited token file is held to the same rules
+    return completed, notes
 
 
 def _load_or_create(path: Path, notes: list[str]) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import threading
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
@@ -75,4 +77,18 @@ def run(argv: Sequence[str] | None = None) -> int:
 def main() -> NoReturn:
     """Console-script entry point."""
     logging.basicConfig(level=logging.WARNING)
-    sys.exit(run())
+    code = run()
+    if code != 0 and _stray_threads():
+        # A failed command must end now: a thread some library left running (e.g. a
+        # database connection's) would otherwise keep the process alive, and systemd or
+        # compose would never restart it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _stray_threads() -> bool:
+    """True when a non-daemon thread besides the main one is still running."""
+    main = threading.main_thread()
+    return any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate())

@@ -24,6 +24,7 @@ from receiver.settings import Settings, ensure_local_secrets
 
 log = logging.getLogger("taskhook.serve")
 GRACEFUL_SHUTDOWN_S = 15
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -117,13 +118,7 @@ async def serve(settings: Settings) -> int:
     try:
         await migrate(db)
         app = build_app(settings, db=db)
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            http=http_protocol(settings.server_stack),
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-            server_header=False,
-        )
+        config = uvicorn_config(app, settings)
         log.info(
             "taskhook serving on http://%s:%d (database %s, workers %s, %s on %s)",
             settings.host, settings.port, _safe_db(settings.db),
@@ -136,6 +131,22 @@ async def serve(settings: Settings) -> int:
         sock.close()
     log.info("taskhook stopped")
     return 0
+
+
+def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """The server's bounds: connections (503 beyond), keep-alive, graceful shutdown.
+
+    The time a request body may take is bounded by the app (`TASKHOOK_BODY_READ_TIMEOUT_S`).
+    """
+    return uvicorn.Config(
+        app,
+        log_config=None,
+        http=http_protocol(settings.server_stack),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        server_header=False,
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
 
 
 def _safe_db(url: str) -> str:

@@ -6,9 +6,11 @@ import json
 import re
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
+from receiver.digits import ascii_int
 from receiver.errors import BadRequest, TaskhookError
+from receiver.jsondepth import MAX_JSON_DEPTH, too_deep
 
 # A surrogate code point can enter a decoded body only through a \uD800-\uDFFF escape
 # (UTF-8 text cannot encode one), so a body without such an escape needs no deeper check.
@@ -20,6 +22,13 @@ class BodyTooLarge(TaskhookError):
 
     status_code = 413
     code = "payload_too_large"
+
+
+class ClientGone(TaskhookError):
+    """The client disconnected before its whole body arrived (audited; nobody reads the 499)."""
+
+    status_code = 499
+    code = "client_disconnected"
 
 
 def _too_large(limit: int) -> BodyTooLarge:
@@ -35,18 +44,21 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """
     declared = request.headers.get("content-length")
     if declared is not None:
-        text = declared.strip()
-        if not text.isdigit():
+        size = ascii_int(declared.strip(), max_digits=20)
+        if size is None:
             raise BadRequest("Content-Length is not a whole number")
-        if int(text) > limit:
+        if size > limit:
             raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone(f"the client disconnected after {size} bytes of the body") from None
     return b"".join(chunks)
 
 
@@ -64,6 +76,8 @@ def parse_json_object(raw: bytes) -> tuple[str, dict[str, Any]]:
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(value, dict):
         raise BadRequest(f"the body must be a JSON object, not a JSON {type(value).__name__}")
+    if too_deep(value):
+        raise BadRequest(f"the body nests more than {MAX_JSON_DEPTH} levels deep")
     if _SURROGATE_ESCAPE.search(text):  # only such an escape can make one: skip the rest
         _check_storable(value)
     return text, value

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from receiver.callback_tokens import hash_token, token_matches
 from receiver.callbacks.body import parse_json_object, read_limited
+from receiver.callbacks.redact import redact_bytes, redact_text
 from receiver.callbacks.sources import Source
 from receiver.db import Executor, Row
 from receiver.errors import BadRequest, NotFound
@@ -55,7 +56,7 @@ async def accept(
     if task is not None:
         record.task_id = task["id"]
     raw = await read_limited(request, runtime.settings.max_body_bytes)
-    record.body = raw
+    record.body = redact_bytes(raw, token)
     text, body = parse_json_object(raw)
     provider_task_id = source.task_id(body)
     if provider_task_id is None:
@@ -73,7 +74,7 @@ async def accept(
         provider=source.name,
         provider_task_id=provider_task_id,
         reported_status=source.parse(body).status,
-        body=text,
+        body=redact_text(text, token),
         signed=signed,
         task_id=task["id"] if task is not None else None,
     )

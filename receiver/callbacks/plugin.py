@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 from starlette.routing import BaseRoute
 
 from receiver.callbacks import routes as callback_routes
+from receiver.callbacks.audit_cap import AuditCapWorker
 from receiver.callbacks.processor import InboxOptions, InboxWorker
 from receiver.callbacks.sources import build_sources
 from receiver.routes import callbacks_admin
@@ -36,3 +37,6 @@ class CallbacksPlugin:
                             "with its own callback scheme", name, name)  # fmt: skip
         runtime.services[callback_routes.SOURCES_SERVICE] = sources
         runtime.runner.add(InboxWorker(runtime, sources, self._options))
+        audit_cap = AuditCapWorker(runtime)
+        runtime.services[callback_routes.AUDIT_CAP_SERVICE] = audit_cap
+        runtime.runner.add(audit_cap)

@@ -32,6 +32,7 @@ from receiver.store.inbox import (
     finish_row,
     mark_processed,
     purge_processed,
+    release_dedupe_key,
     renew_leases,
     retry_later,
 )
@@ -82,6 +83,7 @@ class Confirmed:
     task: Row | None
     state: ProviderState
     confirmed: bool
+    claimed: str = ""  # the status the body claimed (the row's dedupe key is made of it)
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ class InboxWorker:
         if task is not None and task["status"] in TERMINAL:
             return Confirmed(row, task, reported, confirmed=False)
         state, confirmed = await self._confirm(source, row["provider_task_id"], reported)
-        return Confirmed(row, task, keep_reported(state, reported), confirmed)
+        return Confirmed(row, task, keep_reported(state, reported), confirmed, reported.status)
 
     async def _record(self, results: list[Prepared]) -> None:
         for failed in (r for r in results if isinstance(r, Failed)):
@@ -251,6 +253,8 @@ class InboxWorker:
         else:
             await update_progress(tx, task["id"], status=state.status, progress=state.progress)
         await add_history(tx, task["id"], "callback", detail)
+        if item.claimed and item.claimed != state.status:  # dedupe on what was recorded
+            await release_dedupe_key(tx, row["id"], state.status)
         return (task["provider"], state.status) if event is not None else None
 
     async def _external_task(self, tx: Executor, row: Row, state: ProviderState) -> Row:

@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from receiver.callbacks.audit_cap import AuditCapWorker
 from receiver.callbacks.intake import NOT_FOUND_MESSAGE, accept
+from receiver.callbacks.refusals import refusal_allowed, throttled_response
 from receiver.callbacks.sources import Source
 from receiver.errors import NotFound, StoreError, TaskhookError, VerificationFailed
 from receiver.runtime import Runtime
@@ -24,14 +26,17 @@ from receiver.store.audit import (
     audit_insert,
     redact_headers,
 )
+from receiver.store.audit_summary import ROW_MAX_BYTES
 from receiver.store.inbox import InboxItem, inbox_insert, new_inbox_id
 
 log = logging.getLogger(__name__)
 
 WORKER_NAME = "callbacks"
 SOURCES_SERVICE = "callbacks.sources"
+AUDIT_CAP_SERVICE = "callbacks.audit_cap"
 STORE_FAILED = "the callback could not be stored; retry later"
-_VERDICTS = {400: "malformed", 401: "unauthorized", 404: "not_found", 413: "too_large"}
+_VERDICTS = {400: "malformed", 401: "unauthorized", 404: "not_found", 413: "too_large",
+             408: "timeout", 499: "disconnected"}  # fmt: skip
 
 
 def _sources(runtime: Runtime) -> dict[str, Source]:
@@ -56,8 +61,11 @@ async def receive_callback(request: Request) -> Response:
             raise NotFound(NOT_FOUND_MESSAGE)
         item = await accept(runtime, request, source, token, record)
     except TaskhookError as exc:
-        response = _rejected(record, exc)
-        await _store_audit(runtime, record)
+        if refusal_allowed(runtime, request):
+            response = _rejected(record, exc)
+            await _store_audit(runtime, record)
+        else:
+            response = throttled_response(runtime, request, record)
     else:
         response = await _store_accepted(runtime, record, item)
     runtime.metrics.callbacks.labels(record.provider, record.verdict).inc()
@@ -107,6 +115,10 @@ async def _store_audit(runtime: Runtime, record: CallbackRecord) -> None:
         await runtime.group_writer().write([audit_insert(record)])
     except StoreError as exc:
         log.error("audit row of a callback to %s not stored: %s", record.route, exc.message)
+        return
+    cap: AuditCapWorker | None = runtime.services.get(AUDIT_CAP_SERVICE)
+    if cap is not None:
+        cap.note_written(ROW_MAX_BYTES)  # a refused callback's row is at most this
 
 
 def routes() -> list[BaseRoute]:

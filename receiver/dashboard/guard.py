@@ -47,7 +47,7 @@ class DashboardGuard:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        session = current_session(request)
+        session = await current_session(request)
         if session is None:
             await _refuse(request)(scope, receive, send)
             return

@@ -83,7 +83,7 @@ def jsonish(text: str | None) -> Any:
         return None
     try:
         return json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return text
 
 
@@ -92,10 +92,18 @@ def pretty(value: Any) -> str:
     if isinstance(value, str):
         parsed = jsonish(value)
         value = parsed if not isinstance(parsed, str) else value
-    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+    text = value if isinstance(value, str) else _indented(value)
     if len(text) > MAX_SHOWN_CHARS:
         return text[:MAX_SHOWN_CHARS] + f"\n... ({len(text) - MAX_SHOWN_CHARS} more characters)"
     return text
+
+
+def _indented(value: Any) -> str:
+    """Indented JSON, or a note when the value nests too deeply to print."""
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    except (RecursionError, ValueError):
+        return "(a JSON value nested too deeply to show)"
 
 
 def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:

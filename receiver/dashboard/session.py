@@ -1,8 +1,9 @@
 """Dashboard sessions: a signed, expiring cookie derived from the admin token.
 
-No server-side store: the cookie holds `v1.<expires_s>.<nonce>.<signature>`, signed with a
-key derived from the admin token (changing the token ends every session). The nonce makes
-each login distinct and seeds that session's CSRF token.
+The cookie holds `v1.<expires_s>.<nonce>.<signature>`, signed with a key derived from the
+admin token (changing the token ends every session). The nonce makes each login distinct,
+seeds that session's CSRF token, and names the session's row on the server
+(`session_store.py`): logout deletes the row, so a copied cookie dies with it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from receiver.dashboard.session_store import add_session, session_alive
+from receiver.digits import ascii_int
 
 COOKIE_NAME = "taskhook_session"
 COOKIE_PATH = "/ui"
@@ -48,12 +52,18 @@ def token_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def new_cookie_value(admin_token: str, *, now_s: float | None = None) -> str:
-    """A fresh signed session value, valid for SESSION_TTL_S."""
+def mint(admin_token: str, *, now_s: float | None = None) -> tuple[str, Session]:
+    """A fresh signed session value, valid for SESSION_TTL_S, and the session it stands for."""
     expires = int(now_s if now_s is not None else time.time()) + SESSION_TTL_S
     nonce = secrets.token_urlsafe(16)
     body = f"{_VERSION}.{expires}.{nonce}"
-    return f"{body}.{sign(session_key(admin_token), body)}"
+    key = session_key(admin_token)
+    return f"{body}.{sign(key, body)}", Session(nonce=nonce, expires_s=expires, key=key)
+
+
+def new_cookie_value(admin_token: str, *, now_s: float | None = None) -> str:
+    """A fresh signed session value (not yet a session: `start_session` records one)."""
+    return mint(admin_token, now_s=now_s)[0]
 
 
 def verify_cookie_value(
@@ -63,21 +73,37 @@ def verify_cookie_value(
     if not admin_token or not value:
         return None
     parts = value.split(".")
-    if len(parts) != 4 or parts[0] != _VERSION or not parts[1].isdigit():
+    expires = ascii_int(parts[1], max_digits=12) if len(parts) == 4 else None
+    if expires is None or parts[0] != _VERSION:
         return None
     key = session_key(admin_token)
     if not token_matches(parts[3], sign(key, ".".join(parts[:3]))):
         return None
-    expires = int(parts[1])
     if expires <= (now_s if now_s is not None else time.time()):
         return None
     return Session(nonce=parts[2], expires_s=expires, key=key)
 
 
-def current_session(request: Request) -> Session | None:
-    """The request's verified session, if its cookie carries one."""
-    token = request.app.state.runtime.settings.admin_token
-    return verify_cookie_value(request.cookies.get(COOKIE_NAME, ""), token)
+async def current_session(request: Request) -> Session | None:
+    """The request's verified session, if its cookie carries one still alive on the server."""
+    runtime = request.app.state.runtime
+    found = verify_cookie_value(request.cookies.get(COOKIE_NAME, ""), runtime.settings.admin_token)
+    if found is None or not await session_alive(runtime.db, found.nonce):
+        return None
+    return found
+
+
+async def start_session(request: Request, response: Response, admin_token: str) -> None:
+    """A new session: its row on the server, its cookie on `response`."""
+    value, session = mint(admin_token)
+    await add_session(request.app.state.runtime.db, session.nonce, expires_s=session.expires_s)
+    set_session_cookie(response, request, value)
+
+
+def _secure(request: Request) -> bool:
+    """Secure cookies when served over https, or when the public URL is https."""
+    public_url = request.app.state.runtime.settings.public_url or ""
+    return request.url.scheme == "https" or public_url.startswith("https://")
 
 
 def set_session_cookie(response: Response, request: Request, value: str) -> None:
@@ -89,7 +115,7 @@ def set_session_cookie(response: Response, request: Request, value: str) -> None
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
     )
 
 
@@ -100,5 +126,5 @@ def clear_session_cookie(response: Response, request: Request) -> None:
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
     )

@@ -10,6 +10,7 @@ a request's read never queues behind another request's commit.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -84,13 +85,19 @@ class SqliteDatabase:
     async def connect(cls, path: str) -> SqliteDatabase:
         """Open (creating if needed) the database file at `path`."""
         _check_parent(path)
+        create_private(path)
+        await asyncio.to_thread(_probe, path)
+        opened: list[aiosqlite.Connection] = []
         try:
-            conn = await _open(path)
-            await _pragma(conn, "journal_mode=WAL")
-            reader = await _open(path) if path != ":memory:" else None
+            opened.append(await _open(path))
+            await _pragma(opened[0], "journal_mode=WAL")
+            if path != ":memory:":
+                opened.append(await _open(path))
         except sqlite3.Error as exc:
+            for conn in opened:  # a connection left open keeps its thread (and the process)
+                await conn.close()
             raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
-        return cls(conn, path, reader)
+        return cls(opened[0], path, opened[1] if len(opened) > 1 else None)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -179,8 +186,12 @@ class SqliteDatabase:
 async def _open(path: str) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=ON"):
-        await _pragma(conn, pragma)
+    try:
+        for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=ON"):
+            await _pragma(conn, pragma)
+    except BaseException:
+        await conn.close()
+        raise
     return conn
 
 
@@ -282,6 +293,33 @@ def _is_plain_read(sql: str) -> bool:
     """A SELECT (or PRAGMA read) that changes nothing: safe on the reader connection."""
     head = sql.lstrip()[:6].upper()
     return head == "SELECT"
+
+
+def _probe(path: str) -> None:
+    """Fail fast (StoreError) on a file SQLite cannot open or read as a database."""
+    try:
+        conn = sqlite3.connect(path)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def create_private(path: str) -> None:
+    """Create a missing database file with mode 0600 (SQLite gives its WAL files the same)."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(Path(path).expanduser(), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create SQLite database {path}: {exc.strerror}") from exc
+    os.close(fd)
 
 
 def _check_parent(path: str) -> None:

@@ -11,8 +11,9 @@ from starlette.routing import BaseRoute
 
 from receiver.errors import ConfigError
 from receiver.fanout import logfilter
+from receiver.fanout.guarded_transport import GuardedTransport
 from receiver.fanout.sinks import build_sinks, close_sinks
-from receiver.fanout.ssrf import GuardedTransport, Resolver, UrlGuard, system_resolver
+from receiver.fanout.ssrf import Resolver, UrlGuard, system_resolver
 from receiver.fanout.subscriptions import Subscriptions
 from receiver.fanout.worker import DeliveryWorker
 from receiver.routes import deliveries, probes, subscribers

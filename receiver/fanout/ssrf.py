@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpcore
-import httpx
 
 from receiver.errors import InvalidInput
 
@@ -123,6 +122,22 @@ class UrlGuard:
         except OSError as exc:
             raise InvalidInput(f"url host {host!r} does not resolve: {exc}", field="url") from exc
 
+    async def connectable_addresses(self, host: str, port: int) -> list[str]:
+        """The addresses of `host` the guard lets a delivery connect to, in resolver order.
+
+        Forbidden ones are skipped; ForbiddenAddress when none is left.
+        """
+        try:
+            return await self.vetted_addresses(host, port)
+        except ForbiddenAddress as refused:
+            if self.allow_private:
+                raise
+            addresses = await self.resolver(host, port)
+            allowed = [a for a in addresses if forbidden_reason(a) is None]
+            if not allowed:
+                raise refused from None
+            return allowed
+
     async def vetted_addresses(self, host: str, port: int) -> list[str]:
         """The addresses of `host`; ForbiddenAddress if any of them is internal."""
         try:
@@ -154,17 +169,25 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        """Connect to the first vetted address of `host`."""
+        """Connect to the vetted addresses of `host`, each in turn, until one answers."""
         try:
             with anyio.fail_after(timeout):
-                addresses = await self._guard.vetted_addresses(host, port)
+                addresses = await self._guard.connectable_addresses(host, port)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        except ForbiddenAddress:
+            raise
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        return await self._inner.connect_tcp(
-            addresses[0], port, timeout, local_address, socket_options
-        )
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure or httpcore.ConnectError(f"no address to connect to for {host}")
 
     async def connect_unix_socket(
         self,
@@ -178,17 +201,3 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def sleep(self, seconds: float) -> None:
         """Sleep (httpcore's retry waits)."""
         await anyio.sleep(seconds)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """An httpx transport whose every connection goes through the guard; no proxies."""
-
-    def __init__(self, guard: UrlGuard, *, max_connections: int = 100) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=max_connections,
-            max_keepalive_connections=20,
-            keepalive_expiry=5.0,
-            network_backend=GuardedBackend(guard),
-        )

@@ -15,6 +15,7 @@ from receiver.fanout.signing import new_secret
 from receiver.fanout.sinks import SINKS, BrokerSink
 from receiver.fanout.ssrf import UrlGuard
 from receiver.ids import new_id
+from receiver.known_fields import reject_unknown_fields
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
 from receiver.store.events import ALL_EVENT_TYPES
@@ -156,12 +157,7 @@ class Subscriptions:
         """Pause/resume (`paused`), re-enable (`enabled: true`), change `filter`."""
         if not isinstance(patch, Mapping) or not patch:
             raise InvalidInput('send an object such as {"paused": true}', field="body")
-        unknown = set(patch) - {"paused", "enabled", "filter", "headers"}
-        if unknown:
-            raise InvalidInput(
-                f"cannot change {', '.join(sorted(unknown))}: use paused, enabled, filter, "
-                "headers", field=sorted(unknown)[0],
-            )  # fmt: skip
+        reject_unknown_fields(patch, ("paused", "enabled", "filter", "headers"))
         row = await self.get(sub_id)
         changes = _changes(patch)
         if "headers" in patch:  # replaces them all; {} removes them

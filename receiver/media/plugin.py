@@ -9,8 +9,9 @@ from contextlib import AsyncExitStack
 import httpx
 from starlette.routing import BaseRoute
 
+from receiver.fanout.guarded_transport import GuardedTransport
 from receiver.fanout.plugin import guard_from
-from receiver.fanout.ssrf import GuardedTransport, Resolver, UrlGuard, system_resolver
+from receiver.fanout.ssrf import Resolver, UrlGuard, system_resolver
 from receiver.media import routes
 from receiver.media.archive import Archive, build_store
 from receiver.media.hook import MediaHook

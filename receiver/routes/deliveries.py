@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from receiver.clock import parse_time
 from receiver.errors import InvalidInput
+from receiver.known_fields import reject_unknown_fields
 from receiver.routes.params import filters, page_args, page_response
 from receiver.routes.subscribers import json_body
 from receiver.runtime import Runtime
@@ -38,6 +39,8 @@ async def index(request: Request) -> Response:
 async def replay_one(request: Request) -> Response:
     """`POST /api/events/{id}/replay` {subscriber_id?} -> 202 with the new deliveries."""
     body = await json_body(request, optional=True)
+    if isinstance(body, dict):
+        reject_unknown_fields(body, ("subscriber_id",))
     sub_id = body.get("subscriber_id") if isinstance(body, dict) else None
     if sub_id is not None and not isinstance(sub_id, str):
         raise InvalidInput("subscriber_id must be a subscriber id string", field="subscriber_id")
@@ -50,6 +53,8 @@ async def replay_one(request: Request) -> Response:
 async def replay_dead_route(request: Request) -> Response:
     """`POST /api/deliveries/replay-dead` {since?} -> 202 with the new deliveries."""
     body = await json_body(request, optional=True)
+    if isinstance(body, dict):
+        reject_unknown_fields(body, ("since",))
     since = body.get("since") if isinstance(body, dict) else None
     since_ms = None
     if since is not None:

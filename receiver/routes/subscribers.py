@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -10,6 +9,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from receiver.errors import BadRequest
+from receiver.jsondepth import loads_bounded
+from receiver.known_fields import reject_unknown_fields
 from receiver.routes.params import filters, page_args, page_response
 from receiver.runtime import Runtime
 from receiver.store.subscribers import list_subscribers, subscriber_to_api
@@ -39,8 +40,8 @@ async def json_body(request: Request, *, optional: bool = False) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(f"the body is over {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(raw)
-    except ValueError:
+        return loads_bounded(raw)
+    except (ValueError, UnicodeDecodeError):
         raise BadRequest('the body must be JSON, e.g. {"url": "https://..."}') from None
 
 
@@ -49,6 +50,7 @@ async def create(request: Request) -> Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise BadRequest('the body must be an object: {"url": ..., "kind": ...}')
+    reject_unknown_fields(body, ("url", "kind", "filter"))
     answer = await _subs(request).create(
         body.get("url"), body.get("kind", "webhook"), body.get("filter"), body.get("headers")
     )

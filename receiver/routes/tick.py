@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from receiver.digits import ascii_int
 from receiver.errors import InvalidInput
 from receiver.runtime import Runtime
 from receiver.tick import DEFAULT_MAX_ROUNDS, MAX_ROUNDS_LIMIT, run_tick
@@ -20,11 +21,12 @@ def _rounds(request: Request) -> int:
     raw = request.query_params.get("rounds")
     if raw is None:
         return DEFAULT_MAX_ROUNDS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ROUNDS_LIMIT:
+    rounds = ascii_int(raw, max_digits=len(str(MAX_ROUNDS_LIMIT)))
+    if rounds is None or not 1 <= rounds <= MAX_ROUNDS_LIMIT:
         raise InvalidInput(
-            f"rounds={raw!r}: use a whole number from 1 to {MAX_ROUNDS_LIMIT}", field="rounds"
+            f"rounds={raw[:40]!r}: use a whole number from 1 to {MAX_ROUNDS_LIMIT}", field="rounds"
         )
-    return int(raw)
+    return rounds
 
 
 async def tick(request: Request) -> Response:

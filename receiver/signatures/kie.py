@@ -14,6 +14,7 @@ import hmac
 import time
 from collections.abc import Mapping
 
+from receiver.digits import ascii_int
 from receiver.errors import VerificationFailed
 
 TIMESTAMP_HEADER = "x-webhook-timestamp"
@@ -30,10 +31,9 @@ def kie_signature(key: str, task_id: str, timestamp: str) -> bytes:
 
 def check_timestamp(raw: str, tolerance_s: float, now_s: float | None = None) -> int:
     """Parse a Unix-seconds timestamp and refuse it outside `tolerance_s` either way."""
-    text = raw.strip()
-    if not text.isdigit() or len(text) > _MAX_TIMESTAMP_CHARS:
+    stamp = ascii_int(raw.strip(), max_digits=_MAX_TIMESTAMP_CHARS)
+    if stamp is None:
         raise VerificationFailed("timestamp header is not Unix seconds")
-    stamp = int(text)
     now = time.time() if now_s is None else now_s
     if stamp < now - tolerance_s:
         raise VerificationFailed(f"timestamp is stale ({now - stamp:.0f} s old)")

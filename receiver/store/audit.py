@@ -1,7 +1,8 @@
 """The `callbacks` table: every inbound callback request with its verdict, for audit.
 
 Secrets never reach it: signature, authorization and cookie headers are redacted, the
-per-task token is never part of the stored route, and bodies are truncated.
+per-task token is never part of the stored route, and bodies are truncated. A refused
+callback keeps only a bounded summary (see `audit_summary.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from receiver.clock import now_ms, rfc3339
 from receiver.db import Executor, Row
 from receiver.db.database import Statement
 from receiver.ids import new_id
+from receiver.store.audit_summary import (
+    REASON_CHARS,
+    body_digest,
+    body_prefix,
+    stored_bytes,
+    summary_headers,
+)
 from receiver.store.jsonutil import dumps, loads
 from receiver.store.pagination import Page, fetch_page
 
@@ -26,7 +34,7 @@ _SECRET_HEADERS = frozenset(
 )
 _SECRET_WORDS = ("signature", "secret", "token", "password")
 VERDICTS = ("accepted", "duplicate", "malformed", "unauthorized", "not_found", "too_large",
-            "unavailable")  # fmt: skip
+            "unavailable", "timeout", "disconnected")  # fmt: skip
 
 
 @dataclass
@@ -61,31 +69,34 @@ def redact_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-def body_text(body: bytes | None) -> str | None:
-    """The body as storable text, cut at BODY_LIMIT_BYTES (marked when cut)."""
+def body_text(body: bytes | None, size: int | None = None) -> str | None:
+    """The body as storable text, cut at BODY_LIMIT_BYTES (marked when cut).
+
+    `size` is the whole body's size when `body` is already a prefix of it.
+    """
     if body is None:
         return None
+    size = len(body) if size is None else size
     text = clean_text(body[:BODY_LIMIT_BYTES].decode("utf-8", "replace"), BODY_LIMIT_BYTES)
-    if len(body) > BODY_LIMIT_BYTES:
-        text += f"...[truncated: {len(body)} bytes in all]"
+    if size > min(len(body), BODY_LIMIT_BYTES):
+        text += f"...[truncated: {size} bytes in all]"
     return text
 
 
-_INSERT = (
+_COLUMNS = (
     "INSERT INTO callbacks (id, provider, route, headers, body, verdict, reason, "
-    "status_code, task_id, provider_task_id, received_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "status_code, task_id, provider_task_id, received_at, body_size, body_sha256, "
+    "stored_bytes) VALUES (?, ?, ?, ?, ?, "
 )
+_INSERT = _COLUMNS + "?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_AFTER_INBOX = (
-    "INSERT INTO callbacks (id, provider, route, headers, body, verdict, reason, "
-    "status_code, task_id, provider_task_id, received_at) VALUES (?, ?, ?, ?, ?, "
-    "CASE WHEN EXISTS (SELECT 1 FROM inbox WHERE id = ?) THEN 'accepted' ELSE 'duplicate' END, "
-    "?, ?, ?, ?, ?)"
+    _COLUMNS + "CASE WHEN EXISTS (SELECT 1 FROM inbox WHERE id = ?) THEN 'accepted' "
+    "ELSE 'duplicate' END, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 def audit_insert(record: CallbackRecord) -> Statement:
-    """The statement that stores one audit row."""
+    """The statement that stores one audit row (a bounded summary when it was refused)."""
     return _INSERT, _args(record, record.verdict)
 
 
@@ -99,11 +110,17 @@ def accepted_audit_insert(record: CallbackRecord, inbox_id: str) -> Statement:
 
 
 def _args(record: CallbackRecord, verdict_arg: str) -> tuple[Any, ...]:
+    refused = record.status_code >= 400
+    size, digest = body_digest(record.body)
+    headers = dumps(summary_headers(record.headers) if refused else record.headers)
+    body = body_text(body_prefix(record.body) if refused else record.body, size)
+    reason_chars = REASON_CHARS if refused else 500
+    reason = clean_text(record.reason, reason_chars) if record.reason else None
     return (
         new_id("cbk"), clean_text(record.provider), clean_text(record.route),
-        dumps(record.headers), body_text(record.body), verdict_arg,
-        clean_text(record.reason, 500) if record.reason else None, record.status_code,
-        record.task_id, record.provider_task_id, now_ms(),
+        headers, body, verdict_arg, reason, record.status_code,
+        record.task_id, record.provider_task_id, now_ms(), size, digest,
+        stored_bytes(headers, body, reason),
     )  # fmt: skip
 
 
@@ -146,5 +163,7 @@ def callback_to_api(row: Row) -> dict[str, Any]:
         "provider_task_id": row["provider_task_id"],
         "headers": loads(row["headers"]),
         "body": row["body"],
+        "body_size": row.get("body_size"),
+        "body_sha256": row.get("body_sha256"),
         "received_at": rfc3339(row["received_at"]),
     }

@@ -98,6 +98,20 @@ async def finish_row(tx: Executor, inbox_id: str) -> bool:
     return changed > 0
 
 
+async def release_dedupe_key(db: Executor, inbox_id: str, recorded_status: str) -> None:
+    """Key a processed row by the state it recorded, not the state its body claimed.
+
+    When the provider's answer differed from the body's claim (e.g. "success" while still
+    running), the claim must not stand in for the real callback that will later make it:
+    the row's key becomes one no future callback computes.
+    """
+    parts = json.dumps(["recorded", inbox_id, recorded_status])
+    await db.execute(
+        "UPDATE inbox SET dedupe_key = ? WHERE id = ?",
+        hashlib.sha256(parts.encode()).hexdigest(), inbox_id,
+    )  # fmt: skip
+
+
 async def mark_processed(db: Executor, inbox_id: str, *, error: str | None = None) -> None:
     """Done with a row (`error` says why it was given up, if it was)."""
     await db.execute(

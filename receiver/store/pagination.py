@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from receiver.db import Executor, Row
+from receiver.digits import ascii_int
 from receiver.errors import InvalidInput
 
 DEFAULT_LIMIT = 50
@@ -26,12 +27,13 @@ def parse_limit(raw: str | None) -> int:
     """Validate a `limit` query parameter (default 50, 1..500)."""
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    limit = ascii_int(raw, max_digits=len(str(MAX_LIMIT)))
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(
-            f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}",
+            f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw[:40]!r}",
             field="limit",
         )
-    return int(raw)
+    return limit
 
 
 def encode_cursor(last_id: str) -> str:

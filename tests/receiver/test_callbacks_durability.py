@@ -75,7 +75,7 @@ async def test_row_leased_by_a_dead_worker_is_processed_once_after_the_lease(
         claimed = await claim_due(rt.db, limit=10, lease_s=DEAD_LEASE_S)
         assert len(claimed) == 1
     async with running(settings.replace(kie_webhook_key=KIE_KEY, workers=False)) as (_c, rt):
-        assert await rt.runner.tick() == {"callbacks": 0}  # still leased
+        assert (await rt.runner.tick())["callbacks"] == 0  # still leased
         deadline = time.monotonic() + 5
         while await count(rt.db, "events") == 0 and time.monotonic() < deadline:
             await rt.runner.tick()

@@ -96,11 +96,14 @@ async def test_wrong_forged_or_expired_credentials_are_refused(settings: Setting
         assert "not the admin token" in wrong.text
         empty = await client.post("/ui/login", data={})
         assert empty.status_code == 401
-        good = new_cookie_value(ADMIN_TOKEN)
+        await client.post("/ui/login", data={"token": ADMIN_TOKEN})
+        good = client.cookies[COOKIE_NAME]
+        client.cookies.clear()
         forged = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
         expired = new_cookie_value(ADMIN_TOKEN, now_s=now_ms() / 1000 - 13 * 3600)
         other_token = new_cookie_value("some-other-admin-token")
-        for value in (forged, expired, other_token, "v1.99999999999.x.y", "garbage"):
+        unrecorded = new_cookie_value(ADMIN_TOKEN)  # well signed, but no session on the server
+        for value in (forged, expired, other_token, unrecorded, "v1.99999999999.x.y", "garbage"):
             client.cookies.set(COOKIE_NAME, value, path="/ui")
             assert (await client.get("/ui/tasks")).status_code == 303, value
         client.cookies.set(COOKIE_NAME, good, path="/ui")
@@ -134,9 +137,8 @@ async def test_state_changes_without_the_csrf_token_are_rejected(settings: Setti
     async with logged_in(settings) as (client, db):
         sub = await seed_subscriber(db)
         url = f"/ui/subscribers/{sub}/pause"
-        other = new_cookie_value(ADMIN_TOKEN)  # a second, valid session: its token differs
         async with app_client(dashboard_app(settings), token=None) as stranger:
-            stranger.cookies.set(COOKIE_NAME, other, path="/ui")
+            await stranger.post("/ui/login", data={"token": ADMIN_TOKEN})  # a second session
             foreign = csrf_of((await stranger.get("/ui/subscribers")).text)
         for form in ({}, {"csrf": ""}, {"csrf": "forged"}, {"csrf": foreign}):
             answer = await client.post(url, data=form)
@@ -279,3 +281,36 @@ async def test_overview_counts(settings: Settings) -> None:
         dead = re.search(r"dead deliveries</a></span><strong class=\"bad\">(\d+)</strong>", page)
         assert dead and dead.group(1) == "1"
         assert re.search(r"tasks in flight</span><strong>2</strong>", page)
+
+
+async def test_logout_revokes_the_session_on_the_server(settings: Settings) -> None:
+    async with logged_in(settings) as (client, db):
+        sub = await seed_subscriber(db)
+        copied = client.cookies[COOKIE_NAME]
+        page = (await client.get("/ui/subscribers")).text
+        token = csrf_of(page)
+        assert (await client.post("/ui/logout", data={"csrf": token})).status_code == 303
+        async with app_client(dashboard_app(settings), token=None) as thief:
+            thief.cookies.set(COOKIE_NAME, copied, path="/ui")
+            assert (await thief.get("/ui/subscribers")).status_code == 303
+            action = await thief.post(f"/ui/subscribers/{sub}/pause", data={"csrf": token})
+            assert action.status_code == 401
+        row = await db.fetchone("SELECT paused FROM subscribers WHERE id = ?", sub)
+        assert row is not None and row["paused"] == 0
+
+
+async def test_a_new_admin_token_ends_every_session(settings: Settings) -> None:
+    async with logged_in(settings) as (client, _db):
+        copied = client.cookies[COOKIE_NAME]
+    rotated = settings.replace(admin_token="a-brand-new-admin-token-0123456789")
+    async with app_client(dashboard_app(rotated), token=None) as client:
+        client.cookies.set(COOKIE_NAME, copied, path="/ui")
+        assert (await client.get("/ui/")).status_code == 303
+
+
+async def test_the_cookie_is_secure_when_the_public_url_is_https(settings: Settings) -> None:
+    app = dashboard_app(settings.replace(public_url="https://hooks.example.com"))
+    async with app_client(app, token=None) as client:  # plain http behind a TLS proxy
+        answer = await client.post("/ui/login", data={"token": ADMIN_TOKEN})
+        assert answer.status_code == 303
+        assert "secure" in answer.headers["set-cookie"].lower()

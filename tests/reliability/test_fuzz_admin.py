@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -16,12 +18,21 @@ from starlette.applications import Starlette
 
 from dispatcher.compose import build_app
 from receiver.settings import Settings
+from tests.asgi_raw import raw_request, split_body
 from tests.support import ADMIN_TOKEN, SECRET_KEY, app_client
 
 Caller = Callable[..., httpx.Response]
 READ_PATHS = ["/api/tasks", "/api/events", "/api/callbacks", "/api/subscribers", "/api/deliveries"]
 PARAMS = ["limit", "cursor", "status", "provider", "model", "task_id", "type", "verdict", "state"]
 junk = st.text(min_size=0, max_size=40)
+# digits str.isdigit() accepts but int() refuses, other scripts' digits, and too many digits
+odd_numbers = st.sampled_from(
+    ["²", "³", "¹", "\u0663", "\u07c0", "\uff15", "1" * 5000, "9" * 30, "-0", "1e3"]
+)
+deep_json = st.builds(
+    lambda depth, opener: opener * depth + (b"]" if opener == b"[" else b"}") * depth,
+    st.integers(60, 40_000), st.sampled_from([b"[", b'{"a":']),
+)  # fmt: skip
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -60,7 +71,10 @@ async def _fuzz(tmp_path: Path, check: Callable[[Caller], Callable[[], None]]) -
 async def test_list_endpoints_survive_any_query(tmp_path: Path) -> None:
     def build(call: Caller) -> Callable[[], None]:
         @hsettings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(st.sampled_from(READ_PATHS), st.dictionaries(st.sampled_from(PARAMS), junk))
+        @given(
+            st.sampled_from(READ_PATHS),
+            st.dictionaries(st.sampled_from(PARAMS), junk | odd_numbers),
+        )
         def check(path: str, params: dict[str, str]) -> None:
             response = call("GET", path, params=params)
             _check(response.status_code, response.text)
@@ -88,7 +102,7 @@ async def test_write_endpoints_survive_any_body(tmp_path: Path) -> None:
 
     def build(call: Caller) -> Callable[[], None]:
         @hsettings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(st.sampled_from(writes), json_values | st.binary(max_size=64))
+        @given(st.sampled_from(writes), json_values | st.binary(max_size=64) | deep_json)
         def check(path: str, body: object) -> None:
             if isinstance(body, bytes):
                 response = call("POST", path, content=body)
@@ -99,3 +113,28 @@ async def test_write_endpoints_survive_any_body(tmp_path: Path) -> None:
         return check
 
     await _fuzz(tmp_path, build)
+
+
+async def test_admin_clients_vanishing_mid_body_leave_no_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    writes = ["/api/tasks", "/api/subscribers", "/api/deliveries/replay-dead", "/api/tick"]
+    app = _app(tmp_path)
+    auth = [(b"authorization", f"Bearer {ADMIN_TOKEN}".encode())]
+    loop = asyncio.get_running_loop()
+    async with app_client(app):
+
+        def build() -> Callable[[], None]:
+            @hsettings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+            @given(
+                st.sampled_from(writes), st.binary(max_size=200) | deep_json, st.integers(0, 300)
+            )
+            def check(path: str, body: bytes, cut: int) -> None:
+                coro = raw_request(app, path, split_body(body, cut), headers=auth)
+                sent = asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=30)
+                assert all(m.get("status", 0) < 500 for m in sent)
+
+            return check
+
+        await asyncio.to_thread(build())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
