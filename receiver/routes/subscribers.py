@@ -50,7 +50,7 @@ async def create(request: Request) -> Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise BadRequest('the body must be an object: {"url": ..., "kind": ...}')
-    reject_unknown_fields(body, ("url", "kind", "filter"))
+    reject_unknown_fields(body, ("url", "kind", "filter", "headers"))
     answer = await _subs(request).create(
         body.get("url"), body.get("kind", "webhook"), body.get("filter"), body.get("headers")
     )
