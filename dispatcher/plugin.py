@@ -24,6 +24,8 @@ from dispatcher.wake import WakeTimer
 from receiver.clock import now_ms
 from receiver.provider_state import ProviderState
 from receiver.runtime import Confirmer, Runtime
+from receiver.settings import PROVIDERS
+from receiver.sharded_transport import ShardedTransport
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,9 @@ class DispatchPlugin:
         """One provider client for the app's life; workers, confirmers and the chain hook."""
         timeout_s = runtime.settings.provider_timeout_s
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, PROVIDER_CONNECT_TIMEOUT_S))
-        client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        reads = max(ps.query_concurrency for ps in map(runtime.settings.provider, PROVIDERS))
+        transport = ShardedTransport.for_concurrency(reads)
+        client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport)
         stack.push_async_callback(client.aclose)
         adapters = self._adapters if self._adapters is not None else default_adapters()
         dispatch = Dispatch(runtime, adapters, client, Limiters(runtime.settings, db=runtime.db))

@@ -59,7 +59,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=max_connections,
-            max_keepalive_connections=20,
+            # keep every connection a busy delivery worker uses: closing some after each
+            # answer would cost a new TCP connection (and guard check) per delivery
+            max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
             network_backend=GuardedBackend(guard),
         )

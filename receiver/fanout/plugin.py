@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
 from starlette.routing import BaseRoute
@@ -19,6 +20,7 @@ from receiver.fanout.worker import DeliveryWorker
 from receiver.routes import deliveries, probes, subscribers
 from receiver.runtime import Runtime
 from receiver.settings import Settings
+from receiver.sharded_transport import DEFAULT_SHARD_SIZE, ShardedTransport
 
 log = logging.getLogger(__name__)
 SERVICE = "fanout"
@@ -52,10 +54,14 @@ def guard_from(settings: Settings, resolver: Resolver = system_resolver) -> UrlG
     )
 
 
-def delivery_client(guard: UrlGuard, timeout_s: float) -> httpx.AsyncClient:
+def delivery_client(
+    guard: UrlGuard, timeout_s: float, concurrency: int = DEFAULT_SHARD_SIZE
+) -> httpx.AsyncClient:
     """The client every delivery goes through: guarded connections, no redirects, no proxies."""
+    shards = -(-max(1, concurrency) // DEFAULT_SHARD_SIZE)
+    make = partial(GuardedTransport, guard, max_connections=DEFAULT_SHARD_SIZE * 2)
     return httpx.AsyncClient(
-        transport=GuardedTransport(guard),
+        transport=ShardedTransport(make, shards),
         timeout=timeout_s,
         follow_redirects=False,
         trust_env=False,
@@ -83,7 +89,7 @@ class FanoutPlugin:
             log.warning("fan-out is off: TASKHOOK_SECRET_KEY is not set")
             return
         subscriptions = Subscriptions.from_settings(runtime.db, settings, guard)
-        client = delivery_client(guard, settings.delivery_timeout_s)
+        client = delivery_client(guard, settings.delivery_timeout_s, settings.delivery_concurrency)
         stack.push_async_callback(client.aclose)
         fanout.subscriptions = subscriptions
         fanout.client = client
