@@ -104,3 +104,30 @@ def test_token_bucket_paces_and_holds() -> None:
     now[0] = 7.0
     assert bucket.take("a") == 0.0
     assert SlackSink().bucket.rate_per_s == 1.0 and DiscordSink().bucket.burst >= 1
+
+
+async def test_slack_pacing_holds_across_workers_that_share_a_database(
+    db: Database, settings: Settings
+) -> None:
+    """Two workers (as two processes would: each with its own sinks) send one Slack webhook
+    at most one message a second together: the window is kept in the database."""
+    settings = fast_settings(settings)
+    recorder = Recorder()
+    async with (
+        live_server(recorder.app()) as base,
+        fanout(db, settings, batch_size=1) as one,
+        fanout(db, settings, batch_size=1) as two,
+    ):
+        assert one.worker.sinks["slack"] is not two.worker.sinks["slack"]
+        await one.subs.create(f"{base}/services/T1/B1/abc", "slack")
+        for _ in range(3):
+            await complete(db)
+
+        async def both() -> bool:
+            await two.worker.run_once()
+            return await _all(db, "delivered", 3)
+
+        await one.drain(both, timeout_s=15)
+    times = sorted(r.at for r in recorder.received)
+    assert len(times) == 3
+    assert all(b - a >= 0.9 for a, b in itertools.pairwise(times))
