@@ -42,8 +42,7 @@ from receiver.store.tasks import (
     NewTask,
     add_history,
     ensure_task,
-    find_by_provider_id,
-    get_task,
+    find_many,
     update_progress,
 )
 
@@ -73,6 +72,14 @@ class InboxOptions:
     max_attempts: int = 12
     purge_every_s: float = 300.0
     max_pass_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A leased inbox row and its task as stored when it was claimed (None: unknown)."""
+
+    row: Row
+    task: Row | None
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class InboxWorker:
         self._next_purge_ms = 0
         self._warned: set[str] = set()
         opts = self._options
-        self._pipeline: Pipeline[Row, Prepared] = Pipeline(
+        self._pipeline: Pipeline[Claim, Prepared] = Pipeline(
             claim=self._claim, work=self._prepare, record=self._record, renew=self._renew,
             progress=lambda: runtime.runner.wake_others(self.name),
             limits=PipelineLimits(opts.batch, opts.max_pass_s, opts.lease_s / 3),
@@ -123,17 +130,30 @@ class InboxWorker:
         await self._maybe_purge()
         return await self._pipeline.run_once()
 
-    async def _claim(self, limit: int) -> list[Row]:
-        return await claim_due(self._runtime.db, limit=limit, lease_s=self._options.lease_s)
+    async def _claim(self, limit: int) -> list[Claim]:
+        """Lease due rows and look up their tasks, all of them in two queries."""
+        db = self._runtime.db
+        rows = await claim_due(db, limit=limit, lease_s=self._options.lease_s)
+        if not rows:
+            return []
+        ids = sorted({r["task_id"] for r in rows if r["task_id"] is not None})
+        ptids = sorted({r["provider_task_id"] for r in rows if r["task_id"] is None})
+        by_id, by_ptid = await find_many(db, ids, ptids)
+        return [
+            Claim(row, by_id.get(row["task_id"]) if row["task_id"] is not None
+                  else by_ptid.get((row["provider"], row["provider_task_id"])))
+            for row in rows
+        ]  # fmt: skip
 
-    async def _renew(self, rows: list[Row]) -> None:
-        ids = [row["id"] for row in rows]
+    async def _renew(self, claims: list[Claim]) -> None:
+        ids = [claim.row["id"] for claim in claims]
         await renew_leases(self._runtime.db, ids, lease_s=self._options.lease_s)
 
-    async def _prepare(self, row: Row) -> Prepared:
-        """Parse the body (once), find the task, confirm at the provider when needed."""
+    async def _prepare(self, claim: Claim) -> Prepared:
+        """Parse the body (once), confirm at the provider when needed."""
+        row = claim.row
         try:
-            return await self._confirm_row(row)
+            return await self._confirm_row(row, claim.task)
         except GiveUp as exc:
             return Failed(row, exc, give_up=True)
         except asyncio.CancelledError:
@@ -141,12 +161,11 @@ class InboxWorker:
         except Exception as exc:  # a poison row must not block the rest: count and retry
             return Failed(row, exc, give_up=False)
 
-    async def _confirm_row(self, row: Row) -> Confirmed:
+    async def _confirm_row(self, row: Row, task: Row | None) -> Confirmed:
         source = self._sources.get(row["provider"])
         if source is None:
             raise GiveUp(f"no callback source {row['provider']!r} is configured any more")
         reported = source.parse(loads(row["body"]))
-        task = await self._find_task(row)
         if task is None and not row["signed"]:
             raise GiveUp("the task is unknown and the callback was not signed")
         if task is not None and task["status"] in TERMINAL:
@@ -213,12 +232,6 @@ class InboxWorker:
         for completed in done:
             if completed is not None:
                 self._runtime.metrics.tasks.labels(*completed).inc()
-
-    async def _find_task(self, row: Row) -> Row | None:
-        db = self._runtime.db
-        if row["task_id"] is not None:
-            return await get_task(db, row["task_id"])
-        return await find_by_provider_id(db, row["provider"], row["provider_task_id"])
 
     async def _confirm(
         self, source: Source, provider_task_id: str, reported: ProviderState

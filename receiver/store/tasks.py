@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,24 @@ async def find_by_provider_id(db: Executor, provider: str, provider_task_id: str
         provider,
         provider_task_id,
     )
+
+
+async def find_many(
+    db: Executor, ids: Sequence[str], provider_task_ids: Sequence[str]
+) -> tuple[dict[str, Row], dict[tuple[str, str], Row]]:
+    """Tasks by our ids and by provider task ids, in two queries: (by id, by (provider, ptid))."""
+    by_id: dict[str, Row] = {}
+    by_ptid: dict[tuple[str, str], Row] = {}
+    if ids:
+        marks = ", ".join("?" for _ in ids)
+        for row in await db.fetchall(f"SELECT * FROM tasks WHERE id IN ({marks})", *ids):
+            by_id[row["id"]] = row
+    if provider_task_ids:
+        marks = ", ".join("?" for _ in provider_task_ids)
+        sql = f"SELECT * FROM tasks WHERE provider_task_id IN ({marks})"
+        for row in await db.fetchall(sql, *provider_task_ids):
+            by_ptid[(row["provider"], row["provider_task_id"])] = row
+    return by_id, by_ptid
 
 
 async def find_by_idempotency_key(db: Executor, key: str) -> Row | None:
