@@ -10,7 +10,7 @@ instead:
 - records finished rows as they finish, all that finished together (within
   `linger_s` of the first) in one `record` call (one transaction, one fsync), so a slow
   row never holds up the rows beside it;
-- claims more rows whenever enough slots are free (looking at least every
+- claims more rows whenever a slot is free (looking at least every
   `refill_every_s`), until `max_pass_s` has passed (a stream of work flows through one
   pass; a serverless tick still ends);
 - calls `progress()` after each record, so the next stage (e.g. deliveries after
@@ -108,10 +108,9 @@ class Pipeline(Generic[Item, Result]):
         )
         if not done:
             return
-        if self._running.keys() - done and self.limits.linger_s > 0:
-            more, _ = await asyncio.wait(
-                list(self._running.keys() - done), timeout=self.limits.linger_s
-            )
+        still = self._running.keys() - done
+        if still and self.limits.linger_s > 0:
+            more, _ = await asyncio.wait(still, timeout=self.limits.linger_s)
             done |= more
         for task in done:
             del self._running[task]

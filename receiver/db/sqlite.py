@@ -37,30 +37,18 @@ class _Conn:
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
-        try:  # one trip to the connection's thread: execute, fetch, done
+        with _translated():  # one trip to the connection's thread: execute, fetch, done
             rows = await self._conn.execute_fetchall(sql, args)
-        except sqlite3.IntegrityError as exc:  # INSERT/UPDATE ... RETURNING
-            raise DuplicateKey(f"SQLite constraint: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite error: {exc}") from exc
         return [dict(row) for row in rows]
 
     async def execute(self, sql: str, *args: Any) -> int:
-        try:  # one trip: a finished write leaves nothing open, so no close trip
+        with _translated():  # one trip: a finished write leaves nothing open, so no close trip
             cursor = await self._conn.execute(sql, args)
-        except sqlite3.IntegrityError as exc:
-            raise DuplicateKey(f"SQLite constraint: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite error: {exc}") from exc
         return cursor.rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        try:
+        with _translated():
             await self._conn.executemany(sql, rows)
-        except sqlite3.IntegrityError as exc:
-            raise DuplicateKey(f"SQLite constraint: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite error: {exc}") from exc
 
 
 class SqliteDatabase:
@@ -146,10 +134,11 @@ class SqliteDatabase:
 
     async def write_batch(self, statements: Sequence[Statement]) -> list[int]:
         """The whole transaction in one trip to a worker thread (not one per statement)."""
-        self._check_open()
-        async with self._lock:
-            conn = await self._sync_conn()
-            return await asyncio.to_thread(_write_batch_sync, conn, statements)
+
+        async def write(tx: Executor) -> list[int]:
+            return [await tx.execute(sql, *args) for sql, args in statements]
+
+        return await self.run_transaction(write)
 
     async def run_transaction(self, work: Callable[[Executor], Awaitable[T]]) -> T:
         """`work(tx)` in one transaction, start to end in one trip to a worker thread.
@@ -270,23 +259,6 @@ def _drive(step: Awaitable[T]) -> T:
         return cast(T, done.value)
     coro.close()
     raise StoreError("a one-trip transaction awaited something other than the database")
-
-
-def _write_batch_sync(conn: sqlite3.Connection, statements: Sequence[Statement]) -> list[int]:
-    """BEGIN IMMEDIATE, each statement in order, COMMIT (runs in a worker thread)."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            counts = [conn.execute(sql, args).rowcount for sql, args in statements]
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return counts
-    except sqlite3.IntegrityError as exc:
-        raise DuplicateKey(f"SQLite constraint: {exc}") from exc
-    except sqlite3.Error as exc:
-        raise StoreError(f"SQLite batch write failed: {exc}") from exc
 
 
 def _is_plain_read(sql: str) -> bool:
