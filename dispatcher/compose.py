@@ -1,4 +1,8 @@
-"""The plugin registry: which parts make up `taskhook serve`. Adding a part is one line here."""
+"""The composition root: which parts make up `taskhook serve`, and how they are wired.
+
+Each part receives the others' services it needs as constructor arguments (typed slots,
+filled when that part starts). Adding a part is one line here.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ from starlette.applications import Starlette
 
 from dispatcher.plugin import DispatchPlugin
 from receiver.app import create_app
-from receiver.callbacks import CallbacksPlugin
-from receiver.dashboard import DashboardPlugin
+from receiver.callbacks.plugin import CallbacksPlugin
+from receiver.dashboard.collaborators import Collaborators
+from receiver.dashboard.plugin import DashboardPlugin
 from receiver.db import Database
-from receiver.fanout import FanoutPlugin
-from receiver.media import MediaPlugin
+from receiver.fanout.plugin import FanoutPlugin
+from receiver.media.plugin import MediaPlugin
 from receiver.retention import RetentionPlugin
 from receiver.runtime import Plugin
 from receiver.settings import Settings
@@ -18,14 +23,18 @@ from receiver.settings import Settings
 
 def plugins(settings: Settings) -> list[Plugin]:
     """Every part of the full service, in start-up order."""
-    found: list[Plugin] = []
-    found.append(DispatchPlugin())
-    found.append(DashboardPlugin())
-    found.append(CallbacksPlugin())
-    found.append(FanoutPlugin())
-    found.append(RetentionPlugin())
-    found.append(MediaPlugin())
-    return found
+    fanout = FanoutPlugin()
+    media = MediaPlugin()
+    dispatch = DispatchPlugin(fanout=fanout.fanout)
+    links = Collaborators(accounts=dispatch.accounts, media=media.archive, fanout=fanout.fanout)
+    return [
+        dispatch,
+        DashboardPlugin(links),
+        CallbacksPlugin(confirmer=dispatch),
+        fanout,
+        RetentionPlugin(),
+        media,
+    ]
 
 
 def build_app(settings: Settings, *, db: Database | None = None) -> Starlette:

@@ -19,9 +19,11 @@ from dispatcher.providers.base import ProviderAdapter, ProviderRejected, Provide
 from dispatcher.ratelimit import Limiters
 from dispatcher.wake import WakeTimer
 from receiver.errors import InvalidInput
+from receiver.fanout.fanout import Fanout
 from receiver.provider_state import ProviderState
 from receiver.runtime import Runtime
 from receiver.settings import ProviderSettings, Settings
+from receiver.slot import Slot
 
 T = TypeVar("T")
 
@@ -34,6 +36,8 @@ class Dispatch:
     adapters: Mapping[str, ProviderAdapter]
     client: httpx.AsyncClient
     limiters: Limiters
+    # per-task webhooks need the fan-out (None: this app has no fan-out part)
+    fanout: Slot[Fanout] | None = None
     # wakes the poller when a poll falls due before its next idle tick
     poll_timer: WakeTimer = field(default_factory=lambda: WakeTimer(None))
     # wakes the submitter when a retry falls due before its next idle tick

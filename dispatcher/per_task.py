@@ -8,28 +8,27 @@ from typing import Any
 from dispatcher.submission import Submission
 from receiver.db import Executor, Row
 from receiver.errors import ConfigError, InvalidInput
-from receiver.fanout.plugin import SERVICE as FANOUT
-from receiver.fanout.plugin import Fanout
+from receiver.fanout.fanout import Fanout
 from receiver.fanout.task_webhooks import add_task_webhook, inherit
-from receiver.runtime import Runtime
 from receiver.secretbox import SecretBox
+from receiver.slot import Slot
 from receiver.store.jsonutil import dumps
 
 
-def _fanout(runtime: Runtime) -> Fanout:
-    fanout = runtime.services.get(FANOUT)
-    if not isinstance(fanout, Fanout) or fanout.subscriptions is None:
+def _fanout(live: Slot[Fanout] | None) -> Fanout:
+    fanout = live.peek() if live is not None else None
+    if fanout is None or fanout.subscriptions is None:
         raise ConfigError(
             "a task webhook needs fan-out, which needs TASKHOOK_SECRET_KEY: set it and restart"
         )
     return fanout
 
 
-async def check_webhook(runtime: Runtime, submission: Submission) -> None:
+async def check_webhook(live: Slot[Fanout] | None, submission: Submission) -> None:
     """Refuse a webhook URL the subscriber guard refuses (422 naming `webhook`)."""
     if submission.webhook is None:
         return
-    fanout = _fanout(runtime)
+    fanout = _fanout(live)
     try:
         await fanout.guard.check_url(submission.webhook)
     except InvalidInput as exc:
@@ -37,7 +36,9 @@ async def check_webhook(runtime: Runtime, submission: Submission) -> None:
         raise InvalidInput(f"webhook {message}", field="webhook") from exc
 
 
-async def store_options(tx: Executor, runtime: Runtime, row: Row, sub: Submission) -> Row:
+async def store_options(
+    tx: Executor, live: Slot[Fanout] | None, row: Row, sub: Submission
+) -> Row:
     """Write the task's metadata and webhook (a one-off subscriber); the updated row."""
     if sub.metadata is None and sub.webhook is None:
         return row
@@ -46,7 +47,7 @@ async def store_options(tx: Executor, runtime: Runtime, row: Row, sub: Submissio
         dumps(sub.metadata) if sub.metadata is not None else None, sub.webhook, row["id"],
     )  # fmt: skip
     if sub.webhook is not None:
-        box = _fanout(runtime).require().box
+        box = _fanout(live).require().box
         await add_task_webhook(tx, box, row["id"], sub.webhook)
     return updated or row
 
@@ -54,12 +55,12 @@ async def store_options(tx: Executor, runtime: Runtime, row: Row, sub: Submissio
 class InheritHook:
     """Completion hook: a succeeded parent's new children get its metadata and webhook."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, live: Slot[Fanout] | None) -> None:
+        self._live = live
 
     def _box(self) -> SecretBox | None:
-        fanout = self._runtime.services.get(FANOUT)
-        if isinstance(fanout, Fanout) and fanout.subscriptions is not None:
+        fanout = self._live.peek() if self._live is not None else None
+        if fanout is not None and fanout.subscriptions is not None:
             return fanout.subscriptions.box
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -11,19 +12,20 @@ from starlette.routing import BaseRoute, Route
 from dispatcher.context import Dispatch
 from dispatcher.service import submit
 from dispatcher.submitter import Submitter
-from receiver.errors import BadRequest, StoreError
+from receiver.errors import BadRequest
 from receiver.jsondepth import loads_bounded
+from receiver.slot import Slot, bind
 from receiver.store.tasks import task_to_api
 
 MAX_SUBMISSION_BYTES = 1024 * 1024
 
 
-def _services(request: Request) -> tuple[Dispatch, Submitter]:
-    services = request.app.state.runtime.services
-    dispatch, submitter = services.get("dispatch"), services.get("submitter")
-    if not isinstance(dispatch, Dispatch) or not isinstance(submitter, Submitter):
-        raise StoreError("the dispatcher is not running in this process")
-    return dispatch, submitter
+@dataclass(frozen=True)
+class TaskApi:
+    """What `POST /api/tasks` uses: the dispatcher and its submitter."""
+
+    dispatch: Dispatch
+    submitter: Submitter
 
 
 async def _json_body(request: Request) -> Any:
@@ -40,9 +42,10 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-async def create_task(request: Request) -> Response:
+async def create_task(live: Slot[TaskApi], request: Request) -> Response:
     """`POST /api/tasks` `{"provider", "model", "input", "then"?}` -> 202 with the task."""
-    dispatch, submitter = _services(request)
+    api = live.get()
+    dispatch, submitter = api.dispatch, api.submitter
     body = await _json_body(request)
     accepted = await submit(
         dispatch, submitter, body, idempotency_key=request.headers.get("idempotency-key")
@@ -51,6 +54,6 @@ async def create_task(request: Request) -> Response:
     return JSONResponse(task_to_api(accepted.task), 202, headers=headers)
 
 
-def routes() -> list[BaseRoute]:
+def routes(live: Slot[TaskApi]) -> list[BaseRoute]:
     """The dispatcher's routes."""
-    return [Route("/api/tasks", create_task, methods=["POST"])]
+    return [Route("/api/tasks", bind(create_task, live), methods=["POST"])]

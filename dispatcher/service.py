@@ -49,7 +49,7 @@ async def submit(
     """Validate, store, send; see the module docstring."""
     key = _check_key(idempotency_key)
     submission = parse_submission(body, dispatch.adapters)
-    await check_webhook(dispatch.runtime, submission)
+    await check_webhook(dispatch.fanout, submission)
     if key is not None:
         earlier = await _earlier(dispatch, key, submission)
         if earlier is not None:
@@ -111,7 +111,7 @@ async def _store(dispatch: Dispatch, submission: Submission, key: str | None) ->
     )
     async with dispatch.runtime.db.transaction() as tx:
         row = await insert_task(tx, task)
-        row = await store_options(tx, dispatch.runtime, row, submission)
+        row = await store_options(tx, dispatch.fanout, row, submission)
         await add_history(tx, row["id"], "stored", {"idempotency_key": key is not None})
     log.info("task %s stored (%s %s)", row["id"], submission.provider, submission.model,
              extra={"task_id": row["id"], "provider": submission.provider})  # fmt: skip

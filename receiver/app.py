@@ -59,12 +59,14 @@ def create_app(
         Middleware(BodyTimeoutMiddleware, timeout_s=settings.body_read_timeout_s),
         Middleware(AdminAuthMiddleware, token=admin_token),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.state.parts = tuple(plugins)  # for inspection (tests, tools); parts hold their slots
+    return app
 
 
 async def _start(

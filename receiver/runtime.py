@@ -1,4 +1,4 @@
-"""What the running app holds: settings, the database, workers and plugin registries.
+"""What the running app holds: settings, the database, the workers and completion hooks.
 
 Built in the app's lifespan, never at import time; routes reach it as
 `request.app.state.runtime`.
@@ -6,24 +6,19 @@ Built in the app's lifespan, never at import time; routes reach it as
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from starlette.routing import BaseRoute
 
 from receiver.db import Database
 from receiver.db.group_commit import GroupCommitter
 from receiver.metrics import Metrics
-from receiver.provider_state import ProviderState
 from receiver.settings import Settings
 from receiver.store.completion import CompletionHook
 from receiver.throttle import AddressThrottle, Throttles
 from receiver.workers import WorkerRunner
-
-# Re-reads a task at its provider: provider_task_id -> its normalised state.
-Confirmer = Callable[[str], Awaitable[ProviderState]]
 
 
 @dataclass
@@ -33,10 +28,8 @@ class Runtime:
     settings: Settings
     db: Database
     runner: WorkerRunner = field(default_factory=WorkerRunner)
-    confirmers: dict[str, Confirmer] = field(default_factory=dict)
     completion_hooks: list[CompletionHook] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
-    services: dict[str, Any] = field(default_factory=dict)
     writer: GroupCommitter | None = None
     throttles: Throttles = field(init=False)
 
@@ -55,7 +48,11 @@ class Runtime:
 
 
 class Plugin(Protocol):
-    """A part of the app: routes, plus workers and services started with the app."""
+    """A part of the app: routes, plus workers and services started with the app.
+
+    A part gets the other parts' services as constructor arguments (`Slot`s, see
+    `receiver/slot.py`) and offers its own the same way; `start()` fills them.
+    """
 
     def routes(self) -> list[BaseRoute]:
         """HTTP routes this part serves."""

@@ -17,7 +17,7 @@ from dispatcher.cli.common import (
     settings_from,
 )
 from receiver.fanout.custom_headers import parse_header_args
-from receiver.fanout.plugin import delivery_client, guard_from
+from receiver.fanout.fanout import delivery_client, guard_from
 from receiver.fanout.probe import send_test_event
 from receiver.fanout.sinks import SINKS, build_sinks
 from receiver.fanout.subscriptions import Subscriptions, parse_filter_args

@@ -4,8 +4,12 @@ An adapter knows one provider's request shapes, validation rules, result shapes 
 error codes. It does no scheduling, storing or retrying: the dispatcher does that.
 
     ProviderError                 base; carries provider, HTTP status / in-body code, message
-    ├── ProviderRejected      fail now: 400/401/402/403/404/422/433/451/501/505 (retryable=False)
-    └── ProviderUnavailable   try later: 408/429/455/5xx/network (retryable=True, retry_after_s)
+    ├── ProviderRejected      fail now: 400/401/402/403/404/422/433/451/501/505 (a GiveUp)
+    └── ProviderUnavailable   try later: 408/429/455/5xx/network (a RetryLater, with
+                              `delay_s` = `retry_after_s` from the provider's Retry-After)
+
+Workers read them through `receiver.retry`'s RetryLater and GiveUp, which the receiver
+defines and the dispatcher's errors extend (receiver never imports the dispatcher).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, Protocol
 import httpx
 
 from receiver.provider_state import ProviderState
+from receiver.retry import GiveUp, RetryLater
 from receiver.settings import ProviderSettings
 
 
@@ -48,14 +53,19 @@ class ProviderError(Exception):
                 "message": self.message}  # fmt: skip
 
 
-class ProviderRejected(ProviderError):
+class ProviderRejected(ProviderError, GiveUp):
     """Permanent: the task fails at once with the provider's message."""
 
 
-class ProviderUnavailable(ProviderError):
+class ProviderUnavailable(ProviderError, RetryLater):
     """Transient: retry with backoff and jitter, honouring `retry_after_s`."""
 
     retryable = True
+
+    @property
+    def delay_s(self) -> float | None:  # type: ignore[override]
+        """The provider's Retry-After: the earliest sensible retry."""
+        return self.retry_after_s
 
 
 @dataclass(frozen=True)

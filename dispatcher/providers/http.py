@@ -12,14 +12,12 @@ No retries and no metrics here: the caller owns both.
 from __future__ import annotations
 
 import logging
-import math
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 
 import httpx
 
 from dispatcher.providers.base import ProviderRejected, ProviderUnavailable
+from receiver.retry import parse_retry_after
 from receiver.settings import ProviderSettings
 
 logger = logging.getLogger(__name__)
@@ -27,7 +25,6 @@ logger = logging.getLogger(__name__)
 OK_CODE = 200
 REJECTED_CODES = frozenset({400, 401, 402, 403, 404, 422, 433, 451, 501, 505})
 UNAVAILABLE_CODES = frozenset({408, 429, 455})
-MAX_RETRY_AFTER_S = 86400.0
 MAX_MESSAGE_CHARS = 300
 HINTS = {
     401: "check TASKHOOK_{P}_API_KEY",
@@ -168,7 +165,7 @@ def _error(
             message,
             code=code,
             http_status=status,
-            retry_after_s=retry_after_s(response.headers.get("Retry-After")),
+            retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
         )
     return ProviderRejected(provider, message, code=code, http_status=status)
 
@@ -194,28 +191,3 @@ def _message(body: dict[str, Any] | None, response: httpx.Response) -> str:
 def _snippet(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 3] + "..."
-
-
-def retry_after_s(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or HTTP date); None if unusable."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    seconds: float | None
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = _seconds_until(text, now)
-    if seconds is None or not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
-
-
-def _seconds_until(text: str, now: datetime | None) -> float | None:
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when - (now or datetime.now(UTC))).total_seconds()

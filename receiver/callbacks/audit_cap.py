@@ -15,14 +15,13 @@ from receiver.store.audit_cap import enforce_audit_cap
 
 log = logging.getLogger(__name__)
 
-WORKER_NAME = "callback-audit-cap"
 DEFAULT_CHECK_EVERY_S = 60.0
 
 
 class AuditCapWorker:
     """Drops the oldest audit rows beyond `settings.callback_audit_max_bytes`."""
 
-    name = WORKER_NAME
+    name = "callback-audit-cap"
 
     def __init__(self, runtime: Runtime, *, check_every_s: float = DEFAULT_CHECK_EVERY_S):
         self._runtime = runtime
@@ -35,7 +34,7 @@ class AuditCapWorker:
         self._written += size
         if self._written >= self._runtime.settings.callback_audit_max_bytes // 10:
             self._next_check_ms = 0
-            self._runtime.runner.wake(WORKER_NAME)
+            self._runtime.runner.wake(self.name)
 
     async def run_once(self) -> int:
         """Enforce the cap when a check is due; how many rows went."""

@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from receiver.callbacks.confirmer import Confirmer
 from receiver.callbacks.sources import Source
 from receiver.clock import now_ms
 from receiver.db import Executor, Row
@@ -24,6 +25,7 @@ from receiver.pipeline import Pipeline, PipelineLimits
 from receiver.provider_results.common import as_text
 from receiver.provider_results.cost import keep_reported
 from receiver.provider_state import ProviderState
+from receiver.retry import GiveUp, delay_for, exponential_s
 from receiver.runtime import Runtime
 from receiver.store.audit import purge_callbacks
 from receiver.store.completion import Outcome, record_completion_in
@@ -49,10 +51,6 @@ from receiver.store.tasks import (
 log = logging.getLogger(__name__)
 
 MAX_MODEL_CHARS = 100
-
-
-class GiveUp(Exception):
-    """This row can never be processed; keep it, processed, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -111,10 +109,15 @@ class InboxWorker:
     name = "callbacks"
 
     def __init__(
-        self, runtime: Runtime, sources: dict[str, Source], options: InboxOptions | None = None
+        self,
+        runtime: Runtime,
+        sources: dict[str, Source],
+        options: InboxOptions | None = None,
+        confirmer: Confirmer | None = None,
     ) -> None:
         self._runtime = runtime
         self._sources = sources
+        self._confirmer = confirmer
         self._options = options or InboxOptions()
         self._next_purge_ms = 0
         self._warned: set[str] = set()
@@ -188,18 +191,19 @@ class InboxWorker:
             log.warning("callback %s given up: %s", row["id"], exc)
             await mark_processed(self._runtime.db, row["id"], error=str(exc))
             return
-        if attempts >= self._options.max_attempts or getattr(exc, "retryable", True) is False:
+        if attempts >= self._options.max_attempts or isinstance(exc, GiveUp):
             log.warning("callback %s given up after %d attempts: %s", row["id"], attempts, reason)
             await mark_processed(self._runtime.db, row["id"], error=reason)
             return
-        delay = min(self._options.retry_max_s, self._options.retry_base_s * 2 ** (attempts - 1))
-        delay = max(delay, float(getattr(exc, "retry_after_s", None) or 0.0))
+        opts = self._options
+        delay = delay_for(exc, exponential_s(attempts - 1, opts.retry_base_s, opts.retry_max_s))
         log.info("callback %s: attempt %d failed (%s); retry in %.1f s", row["id"], attempts,
                  reason, delay)  # fmt: skip
         await retry_later(self._runtime.db, row["id"], delay_s=delay, error=reason)
 
     async def _apply_all(self, ready: list[Confirmed]) -> None:
         """All in one transaction; if that fails, each alone, so one bad row fails alone."""
+
         async def apply_all(tx: Executor) -> list[tuple[str, str] | None]:
             return [await self._apply(tx, item) for item in ready]
 
@@ -240,14 +244,14 @@ class InboxWorker:
         name = source.name
         if source.signs_body or not self._runtime.settings.provider(name).confirm_callbacks:
             return reported, False
-        confirmer = self._runtime.confirmers.get(name)
-        if confirmer is None:
+        confirmer = self._confirmer
+        if confirmer is None or not confirmer.confirms(name):
             if name not in self._warned:
                 self._warned.add(name)
                 log.warning("no confirmer for %s: trusting unsigned callback bodies", name)
             return reported, False
         async with asyncio.timeout(self._options.confirm_timeout_s):
-            return await confirmer(provider_task_id), True
+            return await confirmer.confirm(name, provider_task_id), True
 
     async def _apply(self, tx: Executor, item: Confirmed) -> tuple[str, str] | None:
         """Record one row's state; (provider, status) when it completed the task."""

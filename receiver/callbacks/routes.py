@@ -8,6 +8,8 @@ inbox row committed before the 2xx. Errors are JSON; authentication failures say
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -16,10 +18,12 @@ from starlette.routing import BaseRoute, Route
 
 from receiver.callbacks.audit_cap import AuditCapWorker
 from receiver.callbacks.intake import NOT_FOUND_MESSAGE, accept
+from receiver.callbacks.processor import InboxWorker
 from receiver.callbacks.refusals import refusal_allowed, throttled_response
 from receiver.callbacks.sources import Source
 from receiver.errors import NotFound, StoreError, TaskhookError, VerificationFailed
 from receiver.runtime import Runtime
+from receiver.slot import Slot, bind
 from receiver.store.audit import (
     CallbackRecord,
     accepted_audit_insert,
@@ -31,25 +35,26 @@ from receiver.store.inbox import InboxItem, inbox_insert, new_inbox_id
 
 log = logging.getLogger(__name__)
 
-WORKER_NAME = "callbacks"
-SOURCES_SERVICE = "callbacks.sources"
-AUDIT_CAP_SERVICE = "callbacks.audit_cap"
 STORE_FAILED = "the callback could not be stored; retry later"
 _VERDICTS = {400: "malformed", 401: "unauthorized", 404: "not_found", 413: "too_large",
              408: "timeout", 499: "disconnected"}  # fmt: skip
 
 
-def _sources(runtime: Runtime) -> dict[str, Source]:
-    sources: dict[str, Source] = runtime.services.get(SOURCES_SERVICE, {})
-    return sources
+@dataclass(frozen=True)
+class Receiving:
+    """What the callback routes use: the configured sources and the audit-size worker."""
+
+    sources: Mapping[str, Source]
+    audit_cap: AuditCapWorker
 
 
-async def receive_callback(request: Request) -> Response:
+async def receive_callback(live: Slot[Receiving], request: Request) -> Response:
     """Check, store and acknowledge one callback; never a 500 for any input."""
     runtime: Runtime = request.app.state.runtime
+    receiving = live.get()
     name = request.path_params["provider"]
     token = request.path_params.get("token")
-    source = _sources(runtime).get(name)
+    source = receiving.sources.get(name)
     route = f"/callbacks/{name}" + ("/{token}" if token is not None else "")
     record = CallbackRecord(
         provider=name if source else "(unknown)",
@@ -63,7 +68,7 @@ async def receive_callback(request: Request) -> Response:
     except TaskhookError as exc:
         if refusal_allowed(runtime, request):
             response = _rejected(record, exc)
-            await _store_audit(runtime, record)
+            await _store_audit(runtime, receiving.audit_cap, record)
         else:
             response = throttled_response(runtime, request, record)
     else:
@@ -93,7 +98,7 @@ async def _store_accepted(runtime: Runtime, record: CallbackRecord, item: InboxI
     if not new:
         return JSONResponse(body)
     if runtime.settings.workers:
-        runtime.runner.wake(WORKER_NAME)
+        runtime.runner.wake(InboxWorker.name)
         return JSONResponse(body)
     return JSONResponse(body, background=BackgroundTask(runtime.runner.tick_soon))
 
@@ -109,21 +114,20 @@ def _rejected(record: CallbackRecord, exc: TaskhookError) -> Response:
     return JSONResponse(exc.to_body(), exc.status_code)
 
 
-async def _store_audit(runtime: Runtime, record: CallbackRecord) -> None:
+async def _store_audit(runtime: Runtime, cap: AuditCapWorker, record: CallbackRecord) -> None:
     """Commit the audit row of a refused callback (the answer stands if that fails)."""
     try:
         await runtime.group_writer().write([audit_insert(record)])
     except StoreError as exc:
         log.error("audit row of a callback to %s not stored: %s", record.route, exc.message)
         return
-    cap: AuditCapWorker | None = runtime.services.get(AUDIT_CAP_SERVICE)
-    if cap is not None:
-        cap.note_written(ROW_MAX_BYTES)  # a refused callback's row is at most this
+    cap.note_written(ROW_MAX_BYTES)  # a refused callback's row is at most this
 
 
-def routes() -> list[BaseRoute]:
+def routes(live: Slot[Receiving]) -> list[BaseRoute]:
     """The callback routes."""
+    endpoint = bind(receive_callback, live)
     return [
-        Route("/callbacks/{provider}", receive_callback, methods=["POST"]),
-        Route("/callbacks/{provider}/{token}", receive_callback, methods=["POST"]),
+        Route("/callbacks/{provider}", endpoint, methods=["POST"]),
+        Route("/callbacks/{provider}/{token}", endpoint, methods=["POST"]),
     ]

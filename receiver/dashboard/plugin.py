@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from receiver.dashboard import routes as pages
+from receiver.dashboard.collaborators import Collaborators
 from receiver.dashboard.csrf import MAX_FORM_BYTES
 from receiver.dashboard.guard import DashboardGuard
 from receiver.runtime import Runtime
@@ -20,7 +21,14 @@ async def _to_overview(request: Request) -> Response:
 
 
 class DashboardPlugin:
-    """The web dashboard: server-rendered pages reading the store, no workers of its own."""
+    """The web dashboard: server-rendered pages reading the store, no workers of its own.
+
+    `links`: the other parts' slots whose services the pages show (credits, media,
+    test events); each is optional.
+    """
+
+    def __init__(self, links: Collaborators | None = None) -> None:
+        self._links = links or Collaborators()
 
     def routes(self) -> list[BaseRoute]:
         """`/ui` (redirect) and everything under `/ui/`."""
@@ -28,7 +36,7 @@ class DashboardPlugin:
             Route("/ui", _to_overview, methods=["GET"]),
             Mount(
                 "/ui",
-                routes=pages.routes(),
+                routes=pages.routes(self._links),
                 middleware=[Middleware(DashboardGuard)],
                 max_body_size=MAX_FORM_BYTES,
             ),

@@ -10,19 +10,22 @@ from starlette.routing import BaseRoute, Route
 
 from receiver.dashboard.csrf import check_csrf, read_form
 from receiver.dashboard.render import render
-from receiver.errors import TaskhookError
-from receiver.routes.probes import probe_subscriber
+from receiver.errors import ConfigError, TaskhookError
+from receiver.fanout.fanout import Fanout
+from receiver.slot import Slot, bind
 
 log = logging.getLogger(__name__)
 
 
-async def test_button(request: Request) -> Response:
+async def test_button(live: Slot[Fanout] | None, request: Request) -> Response:
     """`POST /ui/subscribers/{id}/test` (CSRF-checked) -> a page with the answer."""
     sub_id = request.path_params["id"]
     try:
         form = await read_form(request)
         check_csrf(form, request.scope["state"]["dashboard_session"])
-        result = await probe_subscriber(request.app.state.runtime, sub_id)
+        if live is None:
+            raise ConfigError("this server has no fan-out part: no test event can be sent")
+        result = await live.get().probe(sub_id)
     except TaskhookError as exc:
         return render(
             request, "error.html", status_code=exc.status_code,
@@ -32,6 +35,6 @@ async def test_button(request: Request) -> Response:
     return render(request, "probe.html", sub_id=sub_id, result=result)
 
 
-def routes() -> list[BaseRoute]:
+def routes(live: Slot[Fanout] | None) -> list[BaseRoute]:
     """The test-event button's route."""
-    return [Route("/subscribers/{id}/test", test_button, methods=["POST"])]
+    return [Route("/subscribers/{id}/test", bind(test_button, live), methods=["POST"])]

@@ -12,10 +12,12 @@ from starlette.staticfiles import StaticFiles
 
 from receiver.clock import now_ms
 from receiver.dashboard import actions, chart_pages, login, probe_page, queries
+from receiver.dashboard.collaborators import Collaborators
 from receiver.dashboard.render import render
 from receiver.db import Database, Row
 from receiver.errors import NotFound
 from receiver.media.archive import archived_media
+from receiver.slot import bind
 from receiver.store.estimate import progress_estimate
 from receiver.store.tasks import STATUSES, TERMINAL
 
@@ -43,12 +45,12 @@ def _query(request: Request, names: tuple[str, ...]) -> dict[str, str]:
     return {n: request.query_params.get(n, "").strip() for n in names}
 
 
-async def overview_page(request: Request) -> Response:
+async def overview_page(links: Collaborators, request: Request) -> Response:
     """`/ui/`: tasks per status and deliveries over 24 h, queue depths now."""
     found = await queries.overview(_db(request))
     charts = {} if request.query_params.get("partial") == "1" else (
         await chart_pages.overview_context(_db(request), request))  # fmt: skip
-    accounts = await provider_accounts(request)
+    accounts = await provider_accounts(links)
     return _page(request, "overview", overview=found, statuses=STATUS_ORDER, accounts=accounts,
                  **charts)  # fmt: skip
 
@@ -61,13 +63,10 @@ def _expired(row: Row, completed: int | None) -> bool:
     return completed is not None and now_ms() - completed > URL_EXPIRY_MS
 
 
-async def provider_accounts(request: Request) -> list[dict[str, Any]]:
+async def provider_accounts(links: Collaborators) -> list[dict[str, object]]:
     """Each provider's base URL, key and credits, when the dispatcher part is running."""
-    reader = request.app.state.runtime.services.get("provider_accounts")
-    if reader is None:
-        return []
-    found: list[dict[str, Any]] = await reader()
-    return found
+    reader = links.accounts.peek() if links.accounts is not None else None
+    return [] if reader is None else await reader()
 
 
 async def tasks_page(request: Request) -> Response:
@@ -82,7 +81,7 @@ async def tasks_page(request: Request) -> Response:
     return _page(request, "tasks", tasks=rows, filters=wanted, choices=choices)
 
 
-async def task_page(request: Request) -> Response:
+async def task_page(links: Collaborators, request: Request) -> Response:
     """`/ui/tasks/{id}`: request, timeline, result (with a video player), error."""
     db = _db(request)
     try:
@@ -101,7 +100,7 @@ async def task_page(request: Request) -> Response:
         events=await queries.task_events(db, row["id"]),
         urls_may_be_expired=_expired(row, completed),
         estimate=progress_estimate(row),
-        media=await archived_media(request.app.state.runtime, row["id"]),
+        media=await archived_media(links.media, db, row["id"]),
     )
 
 
@@ -139,18 +138,18 @@ async def callbacks_page(request: Request) -> Response:
     )
 
 
-def routes() -> list[BaseRoute]:
+def routes(links: Collaborators) -> list[BaseRoute]:
     """The routes inside the `/ui` mount."""
     return [
-        Route("/", overview_page, methods=["GET"]),
+        Route("/", bind(overview_page, links), methods=["GET"]),
         Route("/tasks", tasks_page, methods=["GET"]),
-        Route("/tasks/{id}", task_page, methods=["GET"]),
+        Route("/tasks/{id}", bind(task_page, links), methods=["GET"]),
         Route("/events", events_page, methods=["GET"]),
         Route("/subscribers", subscribers_page, methods=["GET"]),
         Route("/callbacks", callbacks_page, methods=["GET"]),
         *login.routes(),
         *actions.routes(),
-        *probe_page.routes(),
+        *probe_page.routes(links.fanout),
         *chart_pages.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

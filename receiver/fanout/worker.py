@@ -21,13 +21,13 @@ import httpx
 from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
 from receiver.fanout.exhausted import note_exhausted
-from receiver.fanout.schedule import next_delay_s
 from receiver.fanout.sinks import Sink, Target, Verdict
 from receiver.fanout.sinks.broker import BrokerSink, publish_within
 from receiver.fanout.targets import target_for
 from receiver.ids import new_id
 from receiver.metrics import Metrics
 from receiver.pipeline import Pipeline, PipelineLimits
+from receiver.retry import scheduled_delay_s
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
 from receiver.store.deliveries import (
@@ -222,12 +222,12 @@ class DeliveryWorker:
         if verdict.outcome in ("delivered", "gone"):
             return verdict.outcome
         attempts_made = item.delivery["attempt_count"] + 1
-        if next_delay_s(self.settings.delivery_retry_schedule_s, attempts_made) is None:
+        if scheduled_delay_s(self.settings.delivery_retry_schedule_s, attempts_made) is None:
             return "dead"
         return "retry"
 
     def _due_at(self, item: Sent, now: int) -> int:
-        delay = next_delay_s(
+        delay = scheduled_delay_s(
             self.settings.delivery_retry_schedule_s,
             item.delivery["attempt_count"] + 1,
             retry_after_s=item.verdict.retry_after_s,

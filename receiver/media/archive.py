@@ -12,8 +12,8 @@ from receiver.media import records
 from receiver.media.entries import entries
 from receiver.media.links import LinkSigner
 from receiver.media.store import FileStore, MediaStore
-from receiver.runtime import Runtime
 from receiver.settings import Settings
+from receiver.slot import Slot
 
 
 def media_root(settings: Settings) -> Path:
@@ -68,12 +68,14 @@ class Archive:
         return await entries(rows, self.store, ttl_s=self.settings.media_url_ttl_s)
 
 
-async def archived_media(runtime: Runtime, task_id: str) -> list[dict[str, Any]]:
+async def archived_media(
+    live: Slot[Archive] | None, db: Executor, task_id: str
+) -> list[dict[str, Any]]:
     """A task's files with fresh links for the dashboard ([] when none or archive off)."""
-    archive = runtime.services.get("media")
-    if not isinstance(archive, Archive):
+    archive = live.peek() if live is not None else None
+    if archive is None:
         return []
     try:
-        return await archive.media_of(runtime.db, task_id)
+        return await archive.media_of(db, task_id)
     except NotFound:
         return []

@@ -9,14 +9,15 @@ from contextlib import AsyncExitStack
 import httpx
 from starlette.routing import BaseRoute
 
+from receiver.fanout.fanout import guard_from
 from receiver.fanout.guarded_transport import GuardedTransport
-from receiver.fanout.plugin import guard_from
 from receiver.fanout.ssrf import Resolver, UrlGuard, system_resolver
 from receiver.media import routes
 from receiver.media.archive import Archive, build_store
 from receiver.media.hook import MediaHook
 from receiver.media.worker import MediaWorker
 from receiver.runtime import Runtime
+from receiver.slot import Slot
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +43,18 @@ class MediaPlugin:
 
     def __init__(self, resolver: Resolver = system_resolver) -> None:
         self._resolver = resolver
+        self.archive: Slot[Archive] = Slot("the media archive")
 
     def routes(self) -> list[BaseRoute]:
         """`/media/{task_id}/{name}` and `/api/tasks/{task_id}/media`."""
-        return routes.routes()
+        return routes.routes(self.archive)
 
     async def start(self, runtime: Runtime, stack: AsyncExitStack) -> None:
         """Build the store; register the hook and the worker (nothing when the archive is off)."""
         store = build_store(runtime.settings)
         if store is None:
             return
-        runtime.services[routes.SERVICE] = Archive(store, runtime.settings)
+        self.archive.fill(Archive(store, runtime.settings))
         guard = guard_from(runtime.settings, self._resolver)
         client = media_client(guard)
         stack.push_async_callback(client.aclose)
@@ -62,7 +64,7 @@ class MediaPlugin:
         loop = asyncio.get_running_loop()
 
         def later() -> None:
-            loop.call_later(WAKE_DELAY_S, runtime.runner.wake, MediaWorker.name)
+            loop.call_later(WAKE_DELAY_S, runtime.runner.wake, worker.name)
 
         def wake() -> None:
             # called inside the completion transaction, which may run in the SQLite

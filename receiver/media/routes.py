@@ -13,19 +13,12 @@ from receiver.media.links import LinkSigner, safe_part
 from receiver.media.store import FileStore
 from receiver.responses import error_response
 from receiver.runtime import Runtime
-
-SERVICE = "media"
-
-
-def _archive(request: Request) -> Archive | None:
-    runtime: Runtime = request.app.state.runtime
-    found: Archive | None = runtime.services.get(SERVICE)
-    return found
+from receiver.slot import Slot, bind
 
 
-async def serve_file(request: Request) -> Response:
+async def serve_file(live: Slot[Archive], request: Request) -> Response:
     """The file, when the link's signature is valid and unexpired (403 otherwise)."""
-    archive = _archive(request)
+    archive = live.peek()
     task_id, name = request.path_params["task_id"], request.path_params["name"]
     if archive is None or not isinstance(archive.store, FileStore):
         return error_response(404, "not_found", "this server keeps no media files")
@@ -47,9 +40,9 @@ async def serve_file(request: Request) -> Response:
                         content_disposition_type="inline")  # fmt: skip
 
 
-async def task_media(request: Request) -> Response:
+async def task_media(live: Slot[Archive], request: Request) -> Response:
     """A task's files with fresh links."""
-    archive = _archive(request)
+    archive = live.peek()
     if archive is None:
         return error_response(404, "not_found", "the media archive is off (TASKHOOK_MEDIA=off)")
     runtime: Runtime = request.app.state.runtime
@@ -57,9 +50,9 @@ async def task_media(request: Request) -> Response:
     return JSONResponse({"items": items})
 
 
-def routes() -> list[BaseRoute]:
+def routes(live: Slot[Archive]) -> list[BaseRoute]:
     """The media routes."""
     return [
-        Route("/media/{task_id}/{name}", serve_file, methods=["GET", "HEAD"]),
-        Route("/api/tasks/{task_id}/media", task_media, methods=["GET"]),
+        Route("/media/{task_id}/{name}", bind(serve_file, live), methods=["GET", "HEAD"]),
+        Route("/api/tasks/{task_id}/media", bind(task_media, live), methods=["GET"]),
     ]

@@ -8,10 +8,12 @@ from starlette.routing import BaseRoute, Route
 
 from receiver.clock import parse_time
 from receiver.errors import InvalidInput
+from receiver.fanout.fanout import Fanout
 from receiver.known_fields import reject_unknown_fields
 from receiver.routes.params import filters, page_args, page_response
 from receiver.routes.subscribers import json_body
 from receiver.runtime import Runtime
+from receiver.slot import Slot, bind
 from receiver.store.deliveries import (
     attempts_of,
     delivery_to_api,
@@ -36,7 +38,7 @@ async def index(request: Request) -> Response:
     return page_response(page, [delivery_to_api(row, attempts[row["id"]]) for row in page.rows])
 
 
-async def replay_one(request: Request) -> Response:
+async def replay_one(live: Slot[Fanout], request: Request) -> Response:
     """`POST /api/events/{id}/replay` {subscriber_id?} -> 202 with the new deliveries."""
     body = await json_body(request, optional=True)
     if isinstance(body, dict):
@@ -46,11 +48,11 @@ async def replay_one(request: Request) -> Response:
         raise InvalidInput("subscriber_id must be a subscriber id string", field="subscriber_id")
     runtime = _runtime(request)
     queued = await replay_event(runtime.db, request.path_params["id"], sub_id)
-    runtime.runner.wake("deliveries")
+    live.get().wake()
     return JSONResponse({"queued": queued}, 202)
 
 
-async def replay_dead_route(request: Request) -> Response:
+async def replay_dead_route(live: Slot[Fanout], request: Request) -> Response:
     """`POST /api/deliveries/replay-dead` {since?} -> 202 with the new deliveries."""
     body = await json_body(request, optional=True)
     if isinstance(body, dict):
@@ -66,14 +68,14 @@ async def replay_dead_route(request: Request) -> Response:
             ) from None
     runtime = _runtime(request)
     queued = await replay_dead(runtime.db, since_ms)
-    runtime.runner.wake("deliveries")
+    live.get().wake()
     return JSONResponse({"queued": queued}, 202)
 
 
-def routes() -> list[BaseRoute]:
+def routes(live: Slot[Fanout]) -> list[BaseRoute]:
     """The delivery routes."""
     return [
         Route("/api/deliveries", index, methods=["GET"]),
-        Route("/api/deliveries/replay-dead", replay_dead_route, methods=["POST"]),
-        Route("/api/events/{id}/replay", replay_one, methods=["POST"]),
+        Route("/api/deliveries/replay-dead", bind(replay_dead_route, live), methods=["POST"]),
+        Route("/api/events/{id}/replay", bind(replay_one, live), methods=["POST"]),
     ]

@@ -12,7 +12,7 @@ import pytest
 
 from dispatcher.providers import get_adapter
 from dispatcher.providers.base import ProviderRejected, ProviderUnavailable
-from dispatcher.providers.http import retry_after_s
+from receiver.retry import parse_retry_after
 from receiver.settings import ProviderSettings
 
 KEY = "sk-test-secret-123"
@@ -456,7 +456,7 @@ NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     ],
 )
 def test_retry_after_parsing(header: str | None, expected: float | None) -> None:
-    assert retry_after_s(header, now=NOW) == expected
+    assert parse_retry_after(header, now_s=NOW.timestamp()) == expected
 
 
 async def test_retry_after_http_date_on_429() -> None:

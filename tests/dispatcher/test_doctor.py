@@ -12,7 +12,7 @@ from dispatcher.doctor import run_checks
 from dispatcher.emulator.app import create_emulator_app
 from dispatcher.emulator.config import EmulatorConfig
 from receiver.app import create_app
-from receiver.callbacks import CallbacksPlugin
+from receiver.callbacks.plugin import CallbacksPlugin
 from receiver.settings import ProviderSettings, Settings
 from tests.support import ADMIN_TOKEN, SECRET_KEY, live_server
 

@@ -7,13 +7,15 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
 from dispatcher.plugin import DispatchPlugin
 from receiver.app import create_app
-from receiver.fanout import FanoutPlugin
+from receiver.fanout.fanout import Fanout
+from receiver.fanout.plugin import FanoutPlugin
 from receiver.fanout.task_webhooks import current_secrets, rotate
 from receiver.provider_state import ProviderState
 from receiver.settings import Settings
@@ -25,16 +27,24 @@ from tests.support import app_client, live_server
 FANOUT = {"delivery_retry_schedule_s": (0.0, 0.05), "workers": False}
 
 
+@dataclass
+class FullHarness(Harness):
+    """The dispatcher harness with a fan-out part wired in."""
+
+    fanout: Fanout
+
+
 @asynccontextmanager
-async def full(settings: Settings, adapter: FakeAdapter) -> AsyncIterator[Harness]:
-    app = create_app(settings.replace(**FAST, **FANOUT),
-                     [DispatchPlugin({adapter.name: adapter}), FanoutPlugin()])  # fmt: skip
+async def full(settings: Settings, adapter: FakeAdapter) -> AsyncIterator[FullHarness]:
+    fanout = FanoutPlugin()
+    dispatch = DispatchPlugin({adapter.name: adapter}, fanout=fanout.fanout)
+    app = create_app(settings.replace(**FAST, **FANOUT), [dispatch, fanout])
     async with app_client(app) as client:
-        yield Harness(client, app.state.runtime, adapter)
+        yield FullHarness(client, app.state.runtime, adapter, fanout.fanout.get())
 
 
-async def _secret(h: Harness) -> str:
-    box = h.runtime.services["fanout"].subscriptions.box
+async def _secret(h: FullHarness) -> str:
+    box = h.fanout.require().box
     async with h.runtime.db.transaction() as tx:
         secret, _old, _until = await current_secrets(tx, box)
     return secret
@@ -125,7 +135,7 @@ async def test_rotation_signs_with_both_secrets_during_grace(settings: Settings)
     async with live_server(mine.app()) as url, full(settings, adapter) as h:
         await h.submit({**video(), "webhook": f"{url}/a", "metadata": {"a": 1}})
         old = await _secret(h)
-        box = h.runtime.services["fanout"].subscriptions.box
+        box = h.fanout.require().box
         new = await rotate(h.runtime.db, box, 3600.0)
         assert new != old and new.startswith("whsec_")
         await _run_until(h, mine, 1)

@@ -32,6 +32,7 @@ from tests.receiver.dashboard_seed import (
     seed_subscriber,
     seed_task,
 )
+from tests.receiver.fanout_support import fanout_of
 from tests.support import ADMIN_TOKEN, SECRET_KEY, live_server
 
 try:
@@ -82,8 +83,8 @@ async def add_subscriber(app: Starlette, db: Database, url: str) -> tuple[str, b
 
     Returns its id and whether a delivery worker will really deliver to it.
     """
-    fanout = app.state.runtime.services.get("fanout")
-    if fanout is not None and getattr(fanout, "worker", None) is not None:
+    fanout = fanout_of(app)
+    if fanout.worker is not None:
         created = await fanout.require().create(url, "webhook")
         return str(created["id"]), True
     return await seed_subscriber(db, url), False

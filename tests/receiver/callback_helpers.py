@@ -11,15 +11,16 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from starlette.routing import BaseRoute
 
 from receiver.app import create_app
 from receiver.callback_tokens import new_token
-from receiver.callbacks import CallbacksPlugin, InboxOptions
+from receiver.callbacks.confirmer import Confirmer
+from receiver.callbacks.plugin import CallbacksPlugin
+from receiver.callbacks.processor import InboxOptions
 from receiver.db import Executor, Row
 from receiver.provider_state import ProviderState
 from receiver.runtime import Plugin, Runtime
@@ -31,31 +32,31 @@ KIE_KEY = "kie-webhook-key-0123456789"
 FAST = InboxOptions(retry_base_s=0.05, retry_max_s=0.2, lease_s=0.3, confirm_timeout_s=2.0)
 
 
-class ConfirmerPlugin:
-    """Registers a fake confirmer for one provider; records the ids it was asked about."""
+class FakeConfirmer:
+    """A confirmer for one provider answering from `answer`; records the ids it was asked."""
 
     def __init__(self, answer: Callable[[str], ProviderState], provider: str = "kie") -> None:
         self.answer = answer
         self.provider = provider
         self.calls: list[str] = []
 
-    def routes(self) -> list[BaseRoute]:
-        return []
+    def confirms(self, provider: str) -> bool:
+        return provider == self.provider
 
-    async def start(self, runtime: Runtime, stack: AsyncExitStack) -> None:
-        async def confirm(provider_task_id: str) -> ProviderState:
-            self.calls.append(provider_task_id)
-            return self.answer(provider_task_id)
-
-        runtime.confirmers[self.provider] = confirm
+    async def confirm(self, provider: str, provider_task_id: str) -> ProviderState:
+        self.calls.append(provider_task_id)
+        return self.answer(provider_task_id)
 
 
 @asynccontextmanager
 async def running(
-    settings: Settings, *extra: Plugin, options: InboxOptions = FAST
+    settings: Settings,
+    *extra: Plugin,
+    options: InboxOptions = FAST,
+    confirmer: Confirmer | None = None,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     """The app (callbacks plugin + `extra`) in-process; yields a client and its runtime."""
-    app = create_app(settings, [CallbacksPlugin(options), *extra])
+    app = create_app(settings, [CallbacksPlugin(options, confirmer=confirmer), *extra])
     async with app_client(app) as client:
         yield client, app.state.runtime
 

@@ -9,7 +9,7 @@ import asyncio
 import sys
 
 from receiver.app import create_app
-from receiver.fanout import FanoutPlugin
+from receiver.fanout.plugin import FanoutPlugin
 from receiver.settings import Settings
 from tests.support import SECRET_KEY
 

@@ -15,7 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from receiver.db import Database
-from receiver.fanout.plugin import delivery_client, guard_from
+from receiver.fanout import fanout as live_fanout
+from receiver.fanout.fanout import delivery_client, guard_from
+from receiver.fanout.plugin import FanoutPlugin
 from receiver.fanout.sinks import Sink, build_sinks, close_sinks
 from receiver.fanout.ssrf import Resolver, system_resolver
 from receiver.fanout.subscriptions import Subscriptions
@@ -151,3 +153,9 @@ async def complete(
 async def delivery_states(db: Database) -> list[str]:
     rows = await db.fetchall("SELECT state FROM deliveries ORDER BY id")
     return [row["state"] for row in rows]
+
+
+def fanout_of(app: Starlette) -> live_fanout.Fanout:
+    """The running fan-out of an app built with a FanoutPlugin (started by its lifespan)."""
+    part = next(p for p in app.state.parts if isinstance(p, FanoutPlugin))
+    return part.fanout.get()

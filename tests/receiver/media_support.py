@@ -16,8 +16,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from receiver.app import create_app
-from receiver.fanout import FanoutPlugin
-from receiver.media import MediaPlugin
+from receiver.fanout.plugin import FanoutPlugin
+from receiver.media.plugin import MediaPlugin
 from receiver.runtime import Runtime
 from receiver.settings import Settings
 from receiver.store import Outcome, record_completion

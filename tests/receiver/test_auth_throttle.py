@@ -6,7 +6,7 @@ import pytest
 from starlette.applications import Starlette
 
 from receiver.app import create_app
-from receiver.dashboard import DashboardPlugin
+from receiver.dashboard.plugin import DashboardPlugin
 from receiver.errors import ConfigError
 from receiver.settings import RateLimit, Settings
 from receiver.throttle import AddressThrottle

@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 
 from dispatcher.compose import build_app
 from receiver.app import create_app
-from receiver.callbacks import CallbacksPlugin
+from receiver.callbacks.plugin import CallbacksPlugin
 from receiver.settings import Settings
 from tests.asgi_raw import raw_request
 from tests.receiver.callback_helpers import FAST, KIE_KEY, add_task, count, kie_body, running

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from receiver.provider_state import ProviderState
+from receiver.retry import GiveUp
 from receiver.settings import Settings
 from receiver.store.tasks import find_by_provider_id, get_task
 from tests.receiver.callback_helpers import (
     KIE_KEY,
-    ConfirmerPlugin,
+    FakeConfirmer,
     add_task,
     count,
     events,
@@ -277,8 +278,8 @@ def confirmed_success(provider_task_id: str) -> ProviderState:
 
 
 async def test_the_confirming_reread_wins_over_the_body(cb_settings: Settings) -> None:
-    confirmer = ConfirmerPlugin(confirmed_success)
-    async with running(cb_settings, confirmer) as (client, rt):
+    confirmer = FakeConfirmer(confirmed_success)
+    async with running(cb_settings, confirmer=confirmer) as (client, rt):
         await add_task(rt.db)
         body = kie_body("task_abc", character="char_FORGED")
         assert (await post_kie(client, body)).status_code == 200
@@ -288,8 +289,8 @@ async def test_the_confirming_reread_wins_over_the_body(cb_settings: Settings) -
 
 
 async def test_provider_saying_still_running_means_no_event(cb_settings: Settings) -> None:
-    confirmer = ConfirmerPlugin(lambda ptid: ProviderState(ptid, "running", 50))
-    async with running(cb_settings, confirmer) as (client, rt):
+    confirmer = FakeConfirmer(lambda ptid: ProviderState(ptid, "running", 50))
+    async with running(cb_settings, confirmer=confirmer) as (client, rt):
         task, _ = await add_task(rt.db)
         assert (await post_kie(client, kie_body("task_abc"))).status_code == 200
         assert await count(rt.db, "events") == 0
@@ -301,8 +302,9 @@ async def test_confirmation_can_be_switched_off_per_provider(cb_settings: Settin
     from receiver.settings import ProviderSettings
 
     kie = ProviderSettings(name="kie", base_url="http://127.0.0.1:9", confirm_callbacks=False)
-    confirmer = ConfirmerPlugin(confirmed_success)
-    async with running(cb_settings.replace(providers={"kie": kie}), confirmer) as (client, rt):
+    confirmer = FakeConfirmer(confirmed_success)
+    cfg = cb_settings.replace(providers={"kie": kie})
+    async with running(cfg, confirmer=confirmer) as (client, rt):
         await add_task(rt.db)
         assert (await post_kie(client, kie_body("task_abc", character="c_body"))).status_code == 200
         (event,) = await events(rt.db)
@@ -318,7 +320,7 @@ async def test_confirmer_failure_is_retried_later(cb_settings: Settings) -> None
             raise failures.pop()
         return confirmed_success(ptid)
 
-    async with running(cb_settings, ConfirmerPlugin(flaky)) as (client, rt):
+    async with running(cb_settings, confirmer=FakeConfirmer(flaky)) as (client, rt):
         await add_task(rt.db)
         assert (await post_kie(client, kie_body("task_abc"))).status_code == 200
         assert await count(rt.db, "events") == 0
@@ -334,13 +336,13 @@ async def test_confirmer_failure_is_retried_later(cb_settings: Settings) -> None
 
 
 async def test_permanent_confirmer_refusal_gives_up(cb_settings: Settings) -> None:
-    class Rejected(Exception):
-        retryable = False
+    class Rejected(GiveUp):
+        """A permanent refusal, as a confirmer reports one (the dispatcher's ProviderRejected)."""
 
     def refuse(ptid: str) -> ProviderState:
         raise Rejected("recordInfo is null")
 
-    async with running(cb_settings, ConfirmerPlugin(refuse)) as (client, rt):
+    async with running(cb_settings, confirmer=FakeConfirmer(refuse)) as (client, rt):
         assert (await post_kie(client, kie_body("task_ghost"))).status_code == 200
         row = await rt.db.fetchone("SELECT processed_at, last_error FROM inbox")
         assert row is not None and row["processed_at"] is not None

@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from receiver.app import create_app
-from receiver.callbacks import CallbacksPlugin
+from receiver.callbacks.plugin import CallbacksPlugin
 from receiver.settings import RateLimit, Settings
 from tests.asgi_raw import raw_request, split_body
 from tests.receiver.callback_helpers import FAST, KIE_KEY, add_task, count, running

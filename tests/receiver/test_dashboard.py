@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from receiver.app import create_app
 from receiver.clock import now_ms
-from receiver.dashboard import DashboardPlugin
+from receiver.dashboard.plugin import DashboardPlugin
 from receiver.dashboard.session import COOKIE_NAME, new_cookie_value
 from receiver.db import Database
 from receiver.settings import Settings

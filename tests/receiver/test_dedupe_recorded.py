@@ -7,7 +7,7 @@ from receiver.settings import Settings
 from receiver.store.tasks import get_task
 from tests.receiver.callback_helpers import (
     KIE_KEY,
-    ConfirmerPlugin,
+    FakeConfirmer,
     add_task,
     count,
     events,
@@ -26,9 +26,9 @@ async def test_an_early_success_claim_does_not_dedupe_the_real_success(settings:
         return ProviderState(ptid, "succeeded", 100, {"video_urls": [], "character_id": "c1",
                                                        "character_name": None})  # fmt: skip
 
-    confirmer = ConfirmerPlugin(answer)
+    confirmer = FakeConfirmer(answer)
     cfg = settings.replace(kie_webhook_key=KIE_KEY, workers=False)
-    async with running(cfg, confirmer) as (client, rt):
+    async with running(cfg, confirmer=confirmer) as (client, rt):
         task, _ = await add_task(rt.db)
         early = await post_kie(client, kie_body("task_abc"))  # claims success; still running
         assert early.json() == {"status": "accepted"}

@@ -9,10 +9,10 @@ import pytest
 from starlette.responses import Response
 
 from receiver.app import create_app
-from receiver.fanout import FanoutPlugin
+from receiver.fanout.plugin import FanoutPlugin
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
-from tests.receiver.fanout_support import Recorder, complete, fast_settings
+from tests.receiver.fanout_support import Recorder, complete, fanout_of, fast_settings
 from tests.support import app_client, live_server
 
 SLACK_TOKEN = "T0000/B0000/XXXXSECRETXXXX"
@@ -20,7 +20,7 @@ SLACK_TOKEN = "T0000/B0000/XXXXSECRETXXXX"
 
 async def _deliver_all(app, until_states: set[str]) -> None:  # type: ignore[no-untyped-def]
     runtime = app.state.runtime
-    worker = runtime.services["fanout"].worker
+    worker = fanout_of(app).worker
     for _ in range(300):
         await worker.run_once()
         rows = await runtime.db.fetchall("SELECT state FROM deliveries")

@@ -6,9 +6,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from receiver.app import create_app
-from receiver.fanout import FanoutPlugin
+from receiver.fanout.plugin import FanoutPlugin
 from receiver.settings import Settings
-from tests.receiver.fanout_support import Recorder, complete, fast_settings
+from tests.receiver.fanout_support import Recorder, complete, fanout_of, fast_settings
 from tests.support import app_client, live_server
 
 API_KEY = "sk-live-very-secret-value"
@@ -30,7 +30,7 @@ async def test_headers_are_sent_stored_encrypted_and_shown_redacted(settings: Se
         stored = await runtime.db.fetchone("SELECT * FROM subscribers WHERE id = ?", sub["id"])
         assert API_KEY not in str(stored) and "X-Api-Key" in stored["headers_enc"]
         await complete(runtime.db)
-        worker = runtime.services["fanout"].worker
+        worker = fanout_of(app).worker
         while not recorder.received:
             await worker.run_once()
         got = recorder.received[0]

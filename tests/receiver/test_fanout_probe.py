@@ -11,8 +11,9 @@ from starlette.responses import Response
 
 from dispatcher.cli.main import run
 from receiver.app import create_app
-from receiver.dashboard import DashboardPlugin
-from receiver.fanout import FanoutPlugin
+from receiver.dashboard.collaborators import Collaborators
+from receiver.dashboard.plugin import DashboardPlugin
+from receiver.fanout.plugin import FanoutPlugin
 from receiver.settings import Settings
 from tests.receiver.callback_helpers import count
 from tests.receiver.fanout_support import Recorder, fast_settings
@@ -78,7 +79,9 @@ async def test_cli_test_exit_codes(
 
 async def test_dashboard_button(settings: Settings) -> None:
     recorder = Recorder()
-    app = create_app(fast_settings(settings), [DashboardPlugin(), FanoutPlugin()])
+    fanout = FanoutPlugin()
+    dashboard = DashboardPlugin(Collaborators(fanout=fanout.fanout))
+    app = create_app(fast_settings(settings), [dashboard, fanout])
     async with live_server(recorder.app()) as base, app_client(app, token=None) as client:
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         made = await client.post("/api/subscribers", json={"url": f"{base}/h"}, headers=headers)

@@ -13,7 +13,7 @@ import pytest
 from receiver.app import create_app
 from receiver.db import Database
 from receiver.errors import InvalidInput
-from receiver.fanout import FanoutPlugin
+from receiver.fanout.plugin import FanoutPlugin
 from receiver.fanout.sinks.amqp import AmqpSink
 from receiver.fanout.sinks.base import Target
 from receiver.fanout.sinks.broker_url import redact_credentials, scrub
@@ -265,12 +265,14 @@ async def test_filters_and_pause_resume_work_for_queue_kinds(
 async def test_the_dashboard_shows_a_queue_subscriber_with_its_password_redacted(
     settings: Settings,
 ) -> None:
-    from receiver.dashboard import DashboardPlugin
+    from receiver.dashboard.collaborators import Collaborators
+    from receiver.dashboard.plugin import DashboardPlugin
     from tests.support import ADMIN_TOKEN
 
     await require("redis")
     url = f"redis://default:{SECRET_PW}@{HOST}:{BROKERS['redis']}/0?stream={unique('th.')}"
-    app = create_app(settings, [FanoutPlugin(), DashboardPlugin()])
+    fanout = FanoutPlugin()
+    app = create_app(settings, [fanout, DashboardPlugin(Collaborators(fanout=fanout.fanout))])
     async with app_client(app, token=None) as client:
         bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         made = await client.post("/api/subscribers", json={"url": url, "kind": "redis"},

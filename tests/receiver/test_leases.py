@@ -8,17 +8,14 @@ so another worker never takes a row that is merely slow.
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
 
-from receiver.callbacks import InboxOptions, InboxWorker
+from receiver.callbacks.processor import InboxOptions, InboxWorker
 from receiver.callbacks.sources import build_sources
 from receiver.db import Database
 from receiver.provider_state import ProviderState
-from receiver.runtime import Runtime
 from receiver.settings import Settings
 from receiver.store.deliveries import claim_due as claim_deliveries
 from receiver.store.inbox import claim_due as claim_inbox
@@ -46,26 +43,23 @@ class SlowConfirmer:
     def __init__(self) -> None:
         self.calls = 0
 
-    def routes(self) -> list[BaseRoute]:
-        return []
+    def confirms(self, provider: str) -> bool:
+        return provider == "kie"
 
-    async def start(self, runtime: Runtime, stack: AsyncExitStack) -> None:
-        async def confirm(provider_task_id: str) -> ProviderState:
-            self.calls += 1
-            await asyncio.sleep(SLOW_S)
-            return ProviderState(provider_task_id, "succeeded", 100, {"character_id": "char_x"})
-
-        runtime.confirmers["kie"] = confirm
+    async def confirm(self, provider: str, provider_task_id: str) -> ProviderState:
+        self.calls += 1
+        await asyncio.sleep(SLOW_S)
+        return ProviderState(provider_task_id, "succeeded", 100, {"character_id": "char_x"})
 
 
 async def test_a_slow_row_keeps_its_lease_while_its_worker_lives(settings: Settings) -> None:
     options = InboxOptions(lease_s=LEASE_S, confirm_timeout_s=5)
     slow = SlowConfirmer()
     cfg = settings.replace(kie_webhook_key=KIE_KEY, workers=False)
-    async with running(cfg, slow, options=options) as (client, rt):
+    async with running(cfg, options=options, confirmer=slow) as (client, rt):
         await add_task(rt.db)
         assert (await post_kie(client, kie_body("task_abc"))).status_code == 200
-        rival = InboxWorker(rt, build_sources(cfg), options)
+        rival = InboxWorker(rt, build_sources(cfg), options, slow)
         first = asyncio.create_task(rt.runner.tick())
         await asyncio.sleep(LEASE_S * 2)  # the first lease has run out twice over by now
         assert await rival.run_once() == 0  # renewed: not up for grabs

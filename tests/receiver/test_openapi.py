@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 
 from dispatcher.compose import build_app, plugins
 from receiver.app import create_app
-from receiver.fanout import FanoutPlugin
+from receiver.fanout.plugin import FanoutPlugin
 from receiver.openapi import OPERATIONS, api_routes
 from receiver.settings import ProviderSettings, Settings
 from tests.support import ADMIN_TOKEN, SECRET_KEY, app_client, live_server

@@ -7,6 +7,7 @@ import pytest
 from receiver.errors import ConfigError
 from receiver.fanout.plugin import FanoutPlugin
 from receiver.settings import DEFAULT_RETRY_SCHEDULE_S, Settings
+from tests.receiver.fanout_support import fanout_of
 from tests.support import SECRET_KEY, app_client
 
 
@@ -63,7 +64,7 @@ async def test_delivery_concurrency_reaches_the_worker(settings: Settings) -> No
     tuned = settings.replace(delivery_concurrency=3, workers=False, secret_key=SECRET_KEY)
     app = create_app(tuned, [FanoutPlugin()])
     async with app_client(app):
-        worker = app.state.runtime.services["fanout"].worker
+        worker = fanout_of(app).worker
         assert worker.batch_size == 3
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import email.utils
-import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 
+from receiver.retry import parse_retry_after
 from receiver.settings import RateLimit
 
 RETRY_AFTER_STATUSES = (429, 502, 503, 504)
-MAX_RETRY_AFTER_S = 86400.0
 EXCERPT_CHARS = 200
 
 
@@ -57,23 +54,6 @@ class Sink(Protocol):
 
     def judge(self, target: Target, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         """Read the answer (`body` is its first bytes)."""
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if unusable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = moment.timestamp() - time.time()
-    if math.isnan(seconds):
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def excerpt(body: bytes) -> str:

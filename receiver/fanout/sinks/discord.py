@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 
 from receiver.fanout.pacing import TokenBucket
-from receiver.fanout.sinks.base import MAX_RETRY_AFTER_S, BaseSink, Target, Verdict
+from receiver.fanout.sinks.base import BaseSink, Target, Verdict
 from receiver.fanout.sinks.summary import summarise
+from receiver.retry import MAX_RETRY_AFTER_S
 from receiver.settings import RateLimit
 
 COLOURS = {"succeeded": 0x2EB67D, "failed": 0xE01E5A, "expired": 0xECB22E}
