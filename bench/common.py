@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -12,6 +13,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,3 +114,28 @@ def cpu_seconds(pid: int) -> float:
 def machine_load() -> str:
     """The 1-minute load average and core count, to print beside figures (noisy machines)."""
     return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+
+
+SEND_CONCURRENCY = 32  # callbacks in flight at once from a benchmark's sender
+
+
+@dataclass
+class Run:
+    """What one phase sent and when (monotonic seconds), keyed by what arrivals carry."""
+
+    sent: dict[str, float] = field(default_factory=dict)
+    acks: list[float] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    started: float = 0.0
+    acked: float = 0.0
+
+
+async def bounded(count: int, limit: int, send: Callable[[int], Awaitable[None]]) -> None:
+    """Call `send(i)` for every i, at most `limit` at once."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(i: int) -> None:
+        async with gate:
+            await send(i)
+
+    await asyncio.gather(*(one(i) for i in range(count)))

@@ -100,7 +100,10 @@ async def bounded(count: int, limit: int, send: object) -> None:
 
 
 async def create_tasks(client: httpx.AsyncClient, emulator: str, n: int) -> list[str]:
-    body = {"model": "sora-2-characters", "input": {"character_file_url": ["https://x.example/a.mp4"]}}
+    body = {
+        "model": "sora-2-characters",
+        "input": {"character_file_url": ["https://x.example/a.mp4"]},
+    }
     ids: list[str] = []
 
     async def one(_i: int) -> None:

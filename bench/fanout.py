@@ -42,6 +42,9 @@ import httpx
 from bench.common import (
     ADMIN_TOKEN,
     ROOT,
+    SEND_CONCURRENCY,
+    Run,
+    bounded,
     cpu_seconds,
     free_port,
     kie_callback,
@@ -53,7 +56,6 @@ from bench.common import (
 from bench.fanout_queue import add_queue_args, queue_phase, report_queue
 
 DELIVERY_CONCURRENCY = 32  # receiver.fanout.worker.DEFAULT_CONCURRENCY
-SEND_CONCURRENCY = 32
 
 
 # ---------------------------------------------------------------- subscriber process
@@ -128,17 +130,6 @@ def start_subscribers(ports: list[int]) -> subprocess.Popen[bytes]:
 
 
 # ---------------------------------------------------------------- measuring
-
-
-@dataclass
-class Run:
-    """What one phase sent and when (monotonic seconds), keyed by what arrivals carry."""
-
-    sent: dict[str, float] = field(default_factory=dict)
-    acks: list[float] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    started: float = 0.0
-    acked: float = 0.0
 
 
 class Bench:
@@ -227,17 +218,6 @@ async def at_rate(rate: float, seconds: float, send: Callable[[int], Awaitable[N
             await asyncio.sleep(delay)
         pending.append(asyncio.create_task(send(i)))
     await asyncio.gather(*pending)
-
-
-async def bounded(count: int, limit: int, send: Callable[[int], Awaitable[None]]) -> None:
-    """Call `send(i)` for every i, at most `limit` at once."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(i: int) -> None:
-        async with gate:
-            await send(i)
-
-    await asyncio.gather(*(one(i) for i in range(count)))
 
 
 @dataclass

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.common import SEND_CONCURRENCY, Run, bounded
+
 KINDS = ("redis", "nats", "amqp")
 BROKER = "127.0.0.1"
 
@@ -133,8 +135,6 @@ async def queue_phase(bench: Any, args: argparse.Namespace) -> QueueResult | Non
     """Swap the webhook subscribers for one queue subscriber, then time a burst."""
     if not args.queue:
         return None
-    from bench.fanout import SEND_CONCURRENCY, Run, bounded
-
     target = Target(args.queue)
     await target.setup()
     try:

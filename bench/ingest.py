@@ -178,8 +178,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
-        "--targets", default=",".join(f"{t}-{s}" for s in STACKS for t in ("bare", "taskhook"))
-        + ",naive-plain",
+        "--targets",
+        default=",".join(f"{t}-{s}" for s in STACKS for t in ("bare", "taskhook")) + ",naive-plain",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:

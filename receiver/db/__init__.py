@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from receiver.db.database import Database, Executor, Row, open_database
+from receiver.db.database import Database, Executor, Row
 from receiver.db.migrate import latest_version, migrate, schema_version
+from receiver.db.opening import open_database
 
 __all__ = [
     "Database",

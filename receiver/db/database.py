@@ -56,14 +56,3 @@ class Database(Executor, Protocol):
 
     async def close(self) -> None:
         """Close every connection; the database refuses use afterwards."""
-
-
-async def open_database(url: str, *, pool_size: int = 10) -> Database:
-    """Open `url`: a `postgresql://` URL or a SQLite file path."""
-    if url.startswith(("postgresql://", "postgres://")):
-        from receiver.db.postgres import PostgresDatabase
-
-        return await PostgresDatabase.connect(url, pool_size=pool_size)
-    from receiver.db.sqlite import SqliteDatabase
-
-    return await SqliteDatabase.connect(url)
