@@ -13,7 +13,7 @@ from receiver.fanout.plugin import Fanout
 from receiver.fanout.task_webhooks import add_task_webhook, inherit
 from receiver.runtime import Runtime
 from receiver.secretbox import SecretBox
-from receiver.store.jsonutil import dumps
+from receiver.store.tasks import set_options
 
 
 def _fanout(runtime: Runtime) -> Fanout:
@@ -41,10 +41,7 @@ async def store_options(tx: Executor, runtime: Runtime, row: Row, sub: Submissio
     """Write the task's metadata and webhook (a one-off subscriber); the updated row."""
     if sub.metadata is None and sub.webhook is None:
         return row
-    updated = await tx.fetchone(
-        "UPDATE tasks SET metadata = ?, webhook = ? WHERE id = ? RETURNING *",
-        dumps(sub.metadata) if sub.metadata is not None else None, sub.webhook, row["id"],
-    )  # fmt: skip
+    updated = await set_options(tx, row["id"], metadata=sub.metadata, webhook=sub.webhook)
     if sub.webhook is not None:
         box = _fanout(runtime).require().box
         await add_task_webhook(tx, box, row["id"], sub.webhook)
