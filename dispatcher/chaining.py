@@ -21,6 +21,7 @@ from typing import Any
 
 from receiver.clock import now_ms
 from receiver.db import Executor, Row
+from receiver.store.chains import child_of
 from receiver.store.completion import Outcome, record_completion_in
 from receiver.store.jsonutil import loads
 from receiver.store.tasks import NewTask, add_history, insert_task
@@ -113,9 +114,8 @@ class ChainHook:
         spec = loads(task["then_spec"])
         if task["status"] != "succeeded" or not isinstance(spec, dict):
             return
-        existing = await tx.fetchone("SELECT id FROM tasks WHERE parent_id = ?", task["id"])
-        if existing is not None:
-            return
+        if await child_of(tx, task["id"]) is not None:
+            return  # never a second follow-up
         try:
             child_input = render(spec["input"], context_from(task))
         except MissingValue as exc:

@@ -20,6 +20,8 @@ from dispatcher.providers.base import ProviderError, ProviderUnavailable
 from receiver.db import Database, latest_version, open_database, schema_version
 from receiver.errors import StoreError
 from receiver.settings import PROVIDERS, Settings
+from receiver.store.readiness import check_writable_silently
+from receiver.store.subscriber_health import subscriber_health
 
 PROBE_TASK_ID = "taskhook-doctor-probe"
 AUTH_STATUSES = (401, 403)
@@ -44,10 +46,6 @@ class Check:
 
 def _exists(path: str) -> bool:
     return Path(path).expanduser().exists()
-
-
-class _Rollback(Exception):
-    """Ends the write probe's transaction without committing it."""
 
 
 async def check_database(settings: Settings) -> AsyncIterator[Check]:
@@ -76,14 +74,11 @@ async def check_database(settings: Settings) -> AsyncIterator[Check]:
 
 async def _writable(db: Database, settings: Settings) -> Check:
     try:
-        async with db.transaction() as tx:
-            await tx.execute("CREATE TABLE taskhook_doctor_probe (x INTEGER)")
-            raise _Rollback
-    except _Rollback:
-        return Check("database", True, f"reachable and writable ({db.dialect})")
+        await check_writable_silently(db)
     except StoreError as exc:
         return Check("database", False, f"not writable: {exc.message}",
                      "give taskhook's user write access to the database")  # fmt: skip
+    return Check("database", True, f"reachable and writable ({db.dialect})")
 
 
 async def _schema(db: Database) -> Check:
@@ -173,12 +168,7 @@ def _is_taskhook_error(response: httpx.Response) -> bool:
 
 async def check_subscribers(db: Database) -> AsyncIterator[Check]:
     """Each subscriber's state and last attempt."""
-    for sub in await db.fetchall("SELECT * FROM subscribers ORDER BY id"):
-        last = await db.fetchone(
-            "SELECT a.outcome, a.status_code, a.error FROM attempts a JOIN deliveries d "
-            "ON a.delivery_id = d.id WHERE d.subscriber_id = ? ORDER BY a.id DESC LIMIT 1",
-            sub["id"],
-        )  # fmt: skip
+    for sub, last in await subscriber_health(db):
         yield _subscriber_check(sub, last)
 
 

@@ -12,7 +12,7 @@ from receiver.fanout.fanout import Fanout
 from receiver.fanout.task_webhooks import add_task_webhook, inherit
 from receiver.secretbox import SecretBox
 from receiver.slot import Slot
-from receiver.store.jsonutil import dumps
+from receiver.store.tasks import set_options
 
 
 def _fanout(live: Slot[Fanout] | None) -> Fanout:
@@ -42,10 +42,7 @@ async def store_options(
     """Write the task's metadata and webhook (a one-off subscriber); the updated row."""
     if sub.metadata is None and sub.webhook is None:
         return row
-    updated = await tx.fetchone(
-        "UPDATE tasks SET metadata = ?, webhook = ? WHERE id = ? RETURNING *",
-        dumps(sub.metadata) if sub.metadata is not None else None, sub.webhook, row["id"],
-    )  # fmt: skip
+    updated = await set_options(tx, row["id"], metadata=sub.metadata, webhook=sub.webhook)
     if sub.webhook is not None:
         box = _fanout(live).require().box
         await add_task_webhook(tx, box, row["id"], sub.webhook)

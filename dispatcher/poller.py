@@ -1,8 +1,9 @@
 """The poller: asks providers about sent tasks when they are due, until each ends.
 
-The schedule lives in the tasks table (`next_poll_at`, `poll_count`, `deadline_at`), so a
-restart resumes it. Rows are claimed with a lease (`poll_lease_until`), so several
-processes can poll one store without asking twice about a task.
+The schedule lives in the tasks table (`next_poll_at`, `poll_count`, `deadline_at`; see
+`receiver.store.polling`), so a restart resumes it. Rows are claimed with a lease
+(`poll_lease_until`), so several processes can poll one store without asking twice about
+a task.
 
 - poll mode: first poll at the provider's estimated time (else `poll_min_interval_s`),
   then exponential backoff with jitter between `poll_min_interval_s` and
@@ -30,6 +31,13 @@ from receiver.db import Row
 from receiver.provider_results.common import as_dict
 from receiver.provider_state import ProviderState
 from receiver.store.completion import Outcome, record_completion
+from receiver.store.polling import (
+    claim_due_polls,
+    next_poll_due,
+    poll_rejections,
+    reschedule_poll,
+    schedule_poll,
+)
 from receiver.store.tasks import add_history, update_progress
 
 log = logging.getLogger(__name__)
@@ -53,29 +61,12 @@ class Poller:
         rows = [r for r in await self._claim_due() if r["id"] not in self._in_flight]
         await asyncio.gather(*(self._poll(row) for row in rows))
         if not rows:
-            self._dispatch.poll_timer.arm(await self._next_due())
+            self._dispatch.poll_timer.arm(await next_poll_due(self._dispatch.runtime.db))
         return len(rows)
-
-    async def _next_due(self) -> int | None:
-        found = await self._dispatch.runtime.db.fetchone(
-            "SELECT MIN(next_poll_at) AS due FROM tasks WHERE provider_task_id IS NOT NULL "
-            "AND status IN ('submitted', 'running') AND next_poll_at > ?",
-            now_ms(),
-        )
-        return int(found["due"]) if found and found["due"] is not None else None
 
     async def _claim_due(self) -> list[Row]:
         db = self._dispatch.runtime.db
-        now = now_ms()
-        async with db.transaction() as tx:
-            return await tx.fetchall(
-                "UPDATE tasks SET poll_lease_until = ? WHERE id IN (SELECT id FROM tasks "
-                "WHERE provider_task_id IS NOT NULL AND status IN ('submitted', 'running') "
-                "AND next_poll_at IS NOT NULL AND (next_poll_at <= ? OR deadline_at <= ?) "
-                "AND (poll_lease_until IS NULL OR poll_lease_until < ?) "
-                f"ORDER BY next_poll_at LIMIT ?{db.skip_locked}) RETURNING *",
-                now + int(POLL_LEASE_S * 1000), now, now, now, self._batch,
-            )  # fmt: skip
+        return await claim_due_polls(db, lease_s=POLL_LEASE_S, limit=self._batch)
 
     async def _poll(self, row: Row) -> None:
         self._in_flight.add(row["id"])
@@ -112,11 +103,7 @@ class Poller:
         next_at = now_ms() + int(delay_s * 1000)
         async with self._dispatch.runtime.db.transaction() as tx:
             await update_progress(tx, row["id"], status=state.status, progress=state.progress)
-            await tx.execute(
-                "UPDATE tasks SET next_poll_at = ?, poll_count = ?, poll_lease_until = NULL "
-                "WHERE id = ? AND status IN ('submitted', 'running')",
-                next_at, count, row["id"],
-            )  # fmt: skip
+            await schedule_poll(tx, row["id"], next_at=next_at, count=count)
             detail = {"status": state.status, "progress": state.progress,
                       "next_in_s": round(delay_s, 3)}  # fmt: skip
             await add_history(tx, row["id"], "poll", detail)
@@ -134,7 +121,8 @@ class Poller:
         count = int(row["poll_count"] or 0) + 1
         kind = "poll_rejected" if isinstance(exc, ProviderRejected) else "poll_error"
         rejected = kind == "poll_rejected"
-        if rejected and await self._rejections(row) + 1 >= settings.poll_max_rejections:
+        db = self._dispatch.runtime.db
+        if rejected and await poll_rejections(db, row["id"]) + 1 >= settings.poll_max_rejections:
             await self._finish(row, Outcome(row["id"], "failed", "poll", error=exc.to_error()))
             return
         delay_s = retry_delay_s(
@@ -144,29 +132,15 @@ class Poller:
         log.warning("task %s: query at %s failed (%s); next try in %.1fs",
                     row["id"], row["provider"], exc.message, delay_s)  # fmt: skip
         next_at = now_ms() + int(delay_s * 1000)
-        async with self._dispatch.runtime.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE tasks SET next_poll_at = ?, poll_count = ?, poll_lease_until = NULL "
-                "WHERE id = ? AND status IN ('submitted', 'running')",
-                next_at, count, row["id"],
-            )  # fmt: skip
+        async with db.transaction() as tx:
+            await schedule_poll(tx, row["id"], next_at=next_at, count=count)
             detail: dict[str, Any] = {"error": exc.to_error(), "next_in_s": round(delay_s, 3)}
             await add_history(tx, row["id"], kind, detail)
         self._dispatch.poll_timer.arm(next_at)
 
-    async def _rejections(self, row: Row) -> int:
-        found = await self._dispatch.runtime.db.fetchone(
-            "SELECT COUNT(*) AS n FROM task_history WHERE task_id = ? AND kind = 'poll_rejected'",
-            row["id"],
-        )
-        return int(found["n"]) if found else 0
-
     async def _reschedule(self, row: Row, delay_s: float) -> None:
-        await self._dispatch.runtime.db.execute(
-            "UPDATE tasks SET next_poll_at = ?, poll_lease_until = NULL "
-            "WHERE id = ? AND status IN ('submitted', 'running')",
-            now_ms() + int(delay_s * 1000), row["id"],
-        )  # fmt: skip
+        next_at = now_ms() + int(delay_s * 1000)
+        await reschedule_poll(self._dispatch.runtime.db, row["id"], next_at=next_at)
 
     async def _complete(self, row: Row, state: ProviderState) -> None:
         outcome = Outcome(row["id"], state.status, "poll", state.result, state.error, state.cost,

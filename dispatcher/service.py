@@ -104,7 +104,7 @@ async def _store(dispatch: Dispatch, submission: Submission, key: str | None) ->
         input=submission.input,
         mode="callback" if callback else "poll",
         # not due for the background submitter while the API path sends it itself
-        next_poll_at=now + int(SEND_LEASE_S * 1000),
+        send_next_at=now + int(SEND_LEASE_S * 1000),
         deadline_at=now + int(dispatch.settings.task_deadline_s * 1000),
         idempotency_key=key,
         then_spec=submission.then,

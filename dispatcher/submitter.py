@@ -2,10 +2,11 @@
 
 A task is stored first (status `submitted`, provider_task_id NULL) and sent second, so a
 crash in between loses nothing: this worker finds it at restart. While a task is unsent,
-`next_poll_at` is the time of its next send attempt and `poll_count` counts the attempts
-made; both are reset once the provider has accepted it.
+`send_next_at` is the time of its next send attempt and `send_attempts` counts the
+attempts that failed (see `receiver.store.sending`); once the provider has accepted it,
+its poll schedule starts.
 
-Double sends are prevented with a lease on the row (`poll_lease_until`) that is renewed
+Double sends are prevented with a lease on the row (`send_lease_until`) that is renewed
 by compare-and-set right before the request goes out: whoever lost the lease sends
 nothing. (A crash after the provider accepted a task but before its id was stored can
 still send it twice at restart: the providers offer no idempotency key.)
@@ -27,6 +28,13 @@ from receiver.errors import InvalidInput
 from receiver.store.completion import Outcome, record_completion
 from receiver.store.jsonutil import loads
 from receiver.store.lifecycle import task_started
+from receiver.store.sending import (
+    claim_due_sends,
+    claim_send,
+    mark_sent,
+    renew_send_lease,
+    schedule_send_retry,
+)
 from receiver.store.tasks import add_history, get_task
 
 log = logging.getLogger(__name__)
@@ -54,7 +62,7 @@ class Submitter:
 
     async def send_now(self, task_id: str) -> Row | None:
         """Send one task right away (the API path); return its row afterwards."""
-        row = await self._claim_one(task_id)
+        row = await claim_send(self._dispatch.runtime.db, task_id, lease_s=SEND_LEASE_S)
         if row is not None:
             await self._send(row)
         return await get_task(self._dispatch.runtime.db, task_id)
@@ -90,27 +98,7 @@ class Submitter:
 
     async def _claim_due(self) -> list[Row]:
         db = self._dispatch.runtime.db
-        now = now_ms()
-        async with db.transaction() as tx:
-            return await tx.fetchall(
-                "UPDATE tasks SET poll_lease_until = ? WHERE id IN (SELECT id FROM tasks "
-                "WHERE status = 'submitted' AND provider_task_id IS NULL AND external = 0 "
-                "AND (next_poll_at IS NULL OR next_poll_at <= ?) "
-                "AND (poll_lease_until IS NULL OR poll_lease_until < ?) "
-                f"ORDER BY id LIMIT ?{db.skip_locked}) RETURNING *",
-                now + int(SEND_LEASE_S * 1000), now, now, self._batch,
-            )  # fmt: skip
-
-    async def _claim_one(self, task_id: str) -> Row | None:
-        db = self._dispatch.runtime.db
-        now = now_ms()
-        async with db.transaction() as tx:
-            return await tx.fetchone(
-                "UPDATE tasks SET poll_lease_until = ? WHERE id = ? AND status = 'submitted' "
-                "AND provider_task_id IS NULL "
-                "AND (poll_lease_until IS NULL OR poll_lease_until < ?) RETURNING *",
-                now + int(SEND_LEASE_S * 1000), task_id, now,
-            )  # fmt: skip
+        return await claim_due_sends(db, lease_s=SEND_LEASE_S, limit=self._batch)
 
     async def _send(self, row: Row) -> None:
         self._in_flight.add(row["id"])
@@ -156,17 +144,13 @@ class Submitter:
         Returns whether we still own the task, and the callback URL (None in poll mode).
         """
         token, token_hash = new_token() if callback else ("", None)
-        now = now_ms()
-        changed = await self._dispatch.runtime.db.execute(
-            "UPDATE tasks SET poll_lease_until = ?, callback_token_hash = ?, mode = ?, "
-            "updated_at = ? WHERE id = ? AND poll_lease_until = ? AND provider_task_id IS NULL "
-            "AND status = 'submitted'",
-            now + int(SEND_LEASE_S * 1000), token_hash, "callback" if callback else "poll",
-            now, row["id"], row["poll_lease_until"],
-        )  # fmt: skip
-        if not changed:
+        mode = "callback" if callback else "poll"
+        lease_until = await renew_send_lease(
+            self._dispatch.runtime.db, row, lease_s=SEND_LEASE_S, mode=mode, token_hash=token_hash
+        )
+        if lease_until is None:
             return False, None
-        row["poll_lease_until"] = now + int(SEND_LEASE_S * 1000)
+        row["send_lease_until"] = lease_until
         if not callback:
             return True, None
         return True, self._dispatch.settings.callback_url(row["provider"], token)
@@ -176,16 +160,16 @@ class Submitter:
         status = state.status if state is not None and not state.is_final else "submitted"
         progress = state.progress if state is not None else None
         first_s = self._first_poll_s(submitted.estimated_time_s, mode)
-        now = now_ms()
+        first_poll_at = now_ms() + int(first_s * 1000)
         async with self._dispatch.runtime.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE tasks SET provider_task_id = ?, status = ?, "
-                "progress = COALESCE(?, progress), next_poll_at = ?, poll_count = 0, "
-                "poll_lease_until = NULL, updated_at = ? WHERE id = ? "
-                "AND status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')",
-                submitted.provider_task_id, status, progress,
-                now + int(first_s * 1000), now, row["id"],
-            )  # fmt: skip
+            await mark_sent(
+                tx,
+                row["id"],
+                provider_task_id=submitted.provider_task_id,
+                status=status,
+                progress=progress,
+                first_poll_at=first_poll_at,
+            )
             detail = {"provider_task_id": submitted.provider_task_id, "mode": mode,
                       "estimated_time_s": submitted.estimated_time_s}  # fmt: skip
             await add_history(tx, row["id"], "sent", detail)
@@ -193,7 +177,7 @@ class Submitter:
         log.info("task %s sent to %s as %s (%s)", row["id"], row["provider"],
                  submitted.provider_task_id, mode,
                  extra={"task_id": row["id"], "provider": row["provider"]})  # fmt: skip
-        self._dispatch.poll_timer.arm(now + int(first_s * 1000))
+        self._dispatch.poll_timer.arm(first_poll_at)
         if state is not None and state.is_final:
             outcome = Outcome(
                 row["id"],
@@ -216,7 +200,7 @@ class Submitter:
 
     async def _retry_later(self, row: Row, exc: ProviderError | None) -> None:
         settings = self._dispatch.settings
-        attempts = int(row["poll_count"] or 0) + 1
+        attempts = int(row["send_attempts"] or 0) + 1
         delay_s = retry_delay_s(
             attempts - 1, settings.poll_min_interval_s, settings.poll_max_interval_s,
             retry_after_s=exc.retry_after_s if exc is not None else None,
@@ -229,11 +213,7 @@ class Submitter:
                     row["provider"], message, attempts, delay_s)  # fmt: skip
         next_at = now_ms() + int(delay_s * 1000)
         async with self._dispatch.runtime.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE tasks SET next_poll_at = ?, poll_count = ?, poll_lease_until = NULL, "
-                "updated_at = ? WHERE id = ? AND provider_task_id IS NULL",
-                next_at, attempts, now_ms(), row["id"],
-            )  # fmt: skip
+            await schedule_send_retry(tx, row["id"], next_at=next_at, attempts=attempts)
             detail: dict[str, Any] = {"attempt": attempts, "error": message,
                                       "retry_in_s": round(delay_s, 3)}  # fmt: skip
             await add_history(tx, row["id"], "send_retry", detail)

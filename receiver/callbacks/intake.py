@@ -22,6 +22,7 @@ from receiver.errors import BadRequest, NotFound
 from receiver.runtime import Runtime
 from receiver.store.audit import CallbackRecord
 from receiver.store.inbox import InboxItem
+from receiver.store.tasks import find_by_token_hash
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 NOT_FOUND_MESSAGE = "no callback endpoint at this URL"
@@ -31,11 +32,7 @@ async def task_for_token(db: Executor, provider: str, token: str) -> Row:
     """The task of `provider` whose callback token is `token`; NotFound otherwise."""
     if not _TOKEN.fullmatch(token):
         raise NotFound(NOT_FOUND_MESSAGE)
-    row = await db.fetchone(
-        "SELECT * FROM tasks WHERE callback_token_hash = ? AND provider = ?",
-        hash_token(token),
-        provider,
-    )
+    row = await find_by_token_hash(db, provider, hash_token(token))
     if row is None or not token_matches(token, row["callback_token_hash"]):
         raise NotFound(NOT_FOUND_MESSAGE)
     return row

@@ -64,7 +64,8 @@ async def record_completion_in(
         "UPDATE tasks SET status = ?, result = ?, error = ?, cost = ?, expires_at = ?, "
         "completion_source = ?, "
         "progress = CASE WHEN ? = 'succeeded' THEN 100 ELSE progress END, "
-        "next_poll_at = NULL, poll_lease_until = NULL, completed_at = ?, updated_at = ? "
+        "next_poll_at = NULL, poll_lease_until = NULL, send_next_at = NULL, "
+        "send_lease_until = NULL, completed_at = ?, updated_at = ? "
         "WHERE id = ? AND status NOT IN ('succeeded', 'failed', 'cancelled', 'expired') "
         "RETURNING *",
         outcome.status,

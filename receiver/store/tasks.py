@@ -31,7 +31,8 @@ class NewTask:
     status: str = "submitted"
     provider_task_id: str | None = None
     callback_token_hash: str | None = None
-    next_poll_at: int | None = None
+    next_poll_at: int | None = None  # when a sent task is polled next
+    send_next_at: int | None = None  # when an unsent task is sent (None: now)
     deadline_at: int | None = None
     idempotency_key: str | None = None
     parent_id: str | None = None
@@ -42,9 +43,9 @@ class NewTask:
 
 _INSERT_TASK = (
     "INSERT INTO tasks (id, provider, model, input, provider_task_id, status, mode, "
-    "callback_token_hash, next_poll_at, deadline_at, idempotency_key, parent_id, "
-    "then_spec, external, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "callback_token_hash, next_poll_at, send_next_at, deadline_at, idempotency_key, "
+    "parent_id, then_spec, external, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -76,7 +77,7 @@ def _task_values(task: NewTask) -> tuple[Any, ...]:
     return (
         task.id, task.provider, task.model, dumps(task.input), task.provider_task_id,
         task.status, task.mode, task.callback_token_hash, task.next_poll_at,
-        task.deadline_at, task.idempotency_key, task.parent_id,
+        task.send_next_at, task.deadline_at, task.idempotency_key, task.parent_id,
         dumps(task.then_spec) if task.then_spec is not None else None,
         int(task.external), now, now,
     )  # fmt: skip
@@ -93,6 +94,15 @@ async def find_by_provider_id(db: Executor, provider: str, provider_task_id: str
         "SELECT * FROM tasks WHERE provider = ? AND provider_task_id = ?",
         provider,
         provider_task_id,
+    )
+
+
+async def find_by_token_hash(db: Executor, provider: str, token_hash: str) -> Row | None:
+    """The task of `provider` whose callback token hashes to `token_hash`, if any."""
+    return await db.fetchone(
+        "SELECT * FROM tasks WHERE callback_token_hash = ? AND provider = ?",
+        token_hash,
+        provider,
     )
 
 
@@ -141,6 +151,18 @@ async def update_progress(db: Executor, task_id: str, *, status: str, progress: 
     if changed and progress is not None:
         await task_progressed(db, task_id)
     return changed > 0
+
+
+async def set_options(
+    db: Executor, task_id: str, *, metadata: dict[str, Any] | None, webhook: str | None
+) -> Row | None:
+    """Store a task's metadata and webhook URL (as given: None clears); the updated row."""
+    return await db.fetchone(
+        "UPDATE tasks SET metadata = ?, webhook = ? WHERE id = ? RETURNING *",
+        dumps(metadata) if metadata is not None else None,
+        webhook,
+        task_id,
+    )
 
 
 async def add_history(db: Executor, task_id: str, kind: str, detail: Any = None) -> None:

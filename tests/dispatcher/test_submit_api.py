@@ -7,7 +7,8 @@ import asyncio
 from dispatcher.providers.base import ProviderRejected, ProviderUnavailable
 from receiver.callback_tokens import hash_token
 from receiver.clock import now_ms
-from receiver.db import Database
+from receiver.db import Database, migrate, open_database
+from receiver.db.migrate import packaged_migrations
 from receiver.settings import Settings
 from receiver.store.tasks import NewTask, insert_task
 from tests.dispatcher.fake_adapter import FakeAdapter
@@ -123,13 +124,63 @@ async def test_a_stored_but_unsent_task_is_sent_after_a_restart(
     settings: Settings, db: Database
 ) -> None:
     # a crash right after storing: the row is there, nothing was sent
-    row = await insert_task(db, NewTask("fake", "video", {"prompt": "late"}, next_poll_at=None,
+    row = await insert_task(db, NewTask("fake", "video", {"prompt": "late"}, send_next_at=None,
                                         deadline_at=now_ms() + 60_000))  # fmt: skip
     async with harness(settings, db=db) as h:
         assert await h.tick() == {"submitter": 1, "poller": 0}
         shown = await h.task(row["id"])
         assert shown["provider_task_id"] == "fake-1"
         assert h.adapter.submitted[0]["input"] == {"prompt": "late"}
+
+
+async def test_send_retries_keep_their_own_schedule_apart_from_polls(
+    settings: Settings, db: Database
+) -> None:
+    adapter = FakeAdapter()
+    adapter.submit_errors.append(ProviderUnavailable("fake", "busy", retry_after_s=20))
+    async with harness(settings, adapter, db=db) as h:
+        task = (await h.submit(video())).json()
+        row = await db.fetchone("SELECT * FROM tasks WHERE id = ?", task["id"])
+        assert row is not None and row["send_attempts"] == 1 and row["send_lease_until"] is None
+        assert 19 <= (row["send_next_at"] - now_ms()) / 1000 <= 21  # Retry-After honoured
+        assert (row["next_poll_at"], row["poll_count"], row["poll_lease_until"]) == (None, 0, None)
+        assert task["poll_count"] == 0  # the API's count is of polls, not of send attempts
+        await db.execute("UPDATE tasks SET send_next_at = ? WHERE id = ?", now_ms(), task["id"])
+        assert (await h.tick())["submitter"] == 1
+        sent = await db.fetchone("SELECT * FROM tasks WHERE id = ?", task["id"])
+        assert sent is not None and sent["provider_task_id"] == "fake-1"
+        assert sent["send_next_at"] is None and sent["send_lease_until"] is None
+        assert sent["next_poll_at"] is not None and sent["poll_count"] == 0
+
+
+async def test_a_task_waiting_to_be_sent_before_the_upgrade_is_sent_after_it(
+    settings: Settings, db_url: str
+) -> None:
+    # a database at schema 0008, where the submitter kept its schedule in the poll columns
+    old = await open_database(db_url)
+    try:
+        await migrate(old, [m for m in packaged_migrations() if m.version <= 8])
+        now = now_ms()
+        await insert_unsent_0008(old, "tsk_due", now - 1000, now - 500)  # lease ran out
+        await insert_unsent_0008(old, "tsk_later", now + 60_000, None)  # retry in a minute
+    finally:
+        await old.close()
+    async with harness(settings) as h:  # opens and migrates the database, as `serve` does
+        assert await h.tick() == {"submitter": 1, "poller": 0}
+        assert (await h.task("tsk_due"))["provider_task_id"] == "fake-1"
+        assert h.adapter.submitted[0]["input"] == {"prompt": "tsk_due"}
+        later = await h.task("tsk_later")
+        assert later["provider_task_id"] is None and later["poll_count"] == 0
+
+
+async def insert_unsent_0008(db: Database, task_id: str, retry_at: int, lease: int | None) -> None:
+    now = now_ms()
+    await db.execute(
+        "INSERT INTO tasks (id, provider, model, input, status, mode, next_poll_at, "
+        "poll_count, poll_lease_until, deadline_at, created_at, updated_at) "
+        "VALUES (?, 'fake', 'video', ?, 'submitted', 'poll', ?, 2, ?, ?, ?, ?)",
+        task_id, f'{{"prompt": "{task_id}"}}', retry_at, lease, now + 600_000, now, now,
+    )  # fmt: skip
 
 
 async def test_callback_tasks_carry_a_per_task_token_stored_only_as_a_hash(

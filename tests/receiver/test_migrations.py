@@ -50,3 +50,30 @@ async def test_sqlite_uses_wal(tmp_path: object) -> None:
         assert row is not None and row["journal_mode"] == "wal"
     finally:
         await db.close()
+
+
+async def test_0009_moves_the_send_schedule_out_of_the_poll_columns(db_url: str) -> None:
+    db = await open_database(db_url)
+    try:
+        await migrate(db, [m for m in packaged_migrations() if m.version <= 8])
+        insert = (
+            "INSERT INTO tasks (id, provider, model, input, provider_task_id, status, mode, "
+            "next_poll_at, poll_count, poll_lease_until, created_at, updated_at) "
+            "VALUES (?, 'kie', 'm', '{}', ?, ?, 'poll', ?, ?, ?, 1, 1)"
+        )
+        await db.execute(insert, "tsk_unsent", None, "submitted", 5000, 2, 4000)
+        await db.execute(insert, "tsk_failed", None, "failed", None, 3, None)
+        await db.execute(insert, "tsk_sent", "p-1", "running", 7000, 4, 6000)
+        assert await migrate(db) == [m.version for m in packaged_migrations() if m.version > 8]
+        columns = (
+            "id, send_next_at, send_attempts, send_lease_until, "
+            "next_poll_at, poll_count, poll_lease_until"
+        )
+        rows = await db.fetchall(f"SELECT {columns} FROM tasks ORDER BY id")
+        assert [tuple(r.values()) for r in rows] == [
+            ("tsk_failed", None, 3, None, None, 0, None),
+            ("tsk_sent", None, 0, None, 7000, 4, 6000),  # polls stay where they are
+            ("tsk_unsent", 5000, 2, 4000, None, 0, None),
+        ]
+    finally:
+        await db.close()
