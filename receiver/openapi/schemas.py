@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from receiver.statuses import TASK_STATUSES
 from receiver.store.events import ALL_EVENT_TYPES
-from receiver.store.tasks import STATUSES
 
 Schema = dict[str, Any]
 TIME = {"type": "string", "format": "date-time"}
@@ -42,7 +42,7 @@ ANY_OBJECT: Schema = {"type": "object"}
 CODE_MESSAGE = obj({"code": STR, "message": STR})
 
 TASK = obj({
-    "id": STR, "provider": STR, "model": STR, "status": {"enum": sorted(STATUSES)},
+    "id": STR, "provider": STR, "model": STR, "status": {"enum": sorted(TASK_STATUSES)},
     "progress": INT, "provider_task_id": nullable(STR),
     "mode": {"enum": ["callback", "poll"]}, "input": {}, "result": nullable(ANY_OBJECT),
     "error": nullable(ANY_OBJECT), "parent_id": nullable(STR), "external": BOOL,

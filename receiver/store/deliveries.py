@@ -47,6 +47,11 @@ async def renew_leases(db: Executor, ids: Sequence[str], owner: str, *, lease_s:
     )  # fmt: skip
 
 
+async def get_delivery(db: Executor, delivery_id: str) -> Row | None:
+    """One delivery row by id."""
+    return await db.fetchone("SELECT * FROM deliveries WHERE id = ?", delivery_id)
+
+
 async def rows_by_id(db: Executor, table: str, ids: Sequence[str]) -> dict[str, Row]:
     """Rows of `table` (ours: events, subscribers) keyed by id."""
     if not ids:
