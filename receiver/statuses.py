@@ -42,5 +42,6 @@ def in_sql(column: str, values: Iterable[str], *, negate: bool = False) -> str:
     return f"{column} {'NOT IN' if negate else 'IN'} ({listed})"
 
 
+ACTIVE_SQL = in_sql("status", ACTIVE)
 TERMINAL_SQL = in_sql("status", TERMINAL)
 NOT_TERMINAL_SQL = in_sql("status", TERMINAL, negate=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from receiver.statuses import TASK_STATUSES
+from receiver.statuses import DELIVERY_STATES, TASK_STATUSES
 from receiver.store.events import ALL_EVENT_TYPES
 
 Schema = dict[str, Any]
@@ -81,7 +81,7 @@ ATTEMPT = obj({"attempt_no": INT, "at": TIME, "status_code": nullable(INT),
                "latency_ms": nullable(INT), "outcome": STR, "error": nullable(STR)})  # fmt: skip
 DELIVERY = obj({
     "id": STR, "event_id": STR, "subscriber_id": STR, "generation": INT,
-    "state": {"enum": ["pending", "delivered", "dead"]}, "attempt_count": INT,
+    "state": {"enum": list(DELIVERY_STATES)}, "attempt_count": INT,
     "due_at": nullable(TIME), "last_status": nullable(INT), "last_error": nullable(STR),
     "created_at": TIME, "updated_at": TIME, "delivered_at": nullable(TIME),
     "attempts": {"type": "array", "items": ref("Attempt")},

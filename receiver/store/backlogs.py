@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from receiver.db import Executor
-from receiver.statuses import ACTIVE, NOT_TERMINAL_SQL, DeliveryState, in_sql
+from receiver.statuses import ACTIVE_SQL, NOT_TERMINAL_SQL, DeliveryState, in_sql
 
 
 async def _count(db: Executor, sql: str, *args: object) -> int:
@@ -54,7 +54,7 @@ async def polls_due(db: Executor, now_ms: int) -> int:
 
 async def tasks_in_flight(db: Executor) -> int:
     """Tasks not yet finished (submitted or running)."""
-    return await _count(db, f"SELECT COUNT(*) AS n FROM tasks WHERE {in_sql('status', ACTIVE)}")
+    return await _count(db, f"SELECT COUNT(*) AS n FROM tasks WHERE {ACTIVE_SQL}")
 
 
 async def inbox_unprocessed(db: Executor) -> int:
