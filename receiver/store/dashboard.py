@@ -56,8 +56,10 @@ async def task_events(db: Executor, task_id: str) -> list[Row]:
 async def recent_events(
     db: Executor, *, task_id: str, with_state: Sequence[DeliveryState] = (), limit: int
 ) -> list[Row]:
-    """The newest events, of one task when `task_id` is set; with `with_state`, only
-    those with a delivery in one of those states."""
+    """The newest events (of one task when `task_id` is set).
+
+    With `with_state`, only events having a delivery in one of those states.
+    """
     where, args = _where([("task_id", task_id)])
     if with_state:
         where += (" AND " if where else " WHERE ") + (
