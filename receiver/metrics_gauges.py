@@ -13,8 +13,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from receiver.db import Executor
-
-_NOT_TERMINAL = "status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')"
+from receiver.store import backlogs
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: hashable by identity, as a collector
@@ -59,30 +58,14 @@ class StoreGauges:
 
 
 async def read_gauges(db: Executor, now_ms: int) -> StoreGauges:
-    """Count the backlogs (a handful of indexed aggregate queries)."""
-    by_state = {
-        row["state"]: int(row["n"])
-        for row in await db.fetchall(
-            "SELECT state, COUNT(*) AS n FROM deliveries "
-            "WHERE state IN ('pending', 'dead') GROUP BY state"
-        )
-    }
-    oldest = await db.fetchone(
-        "SELECT MIN(created_at) AS oldest FROM deliveries WHERE state = 'pending'"
-    )
-    polls = await db.fetchone(
-        f"SELECT COUNT(*) AS n FROM tasks WHERE next_poll_at <= ? AND {_NOT_TERMINAL}", now_ms
-    )
-    inbox = await db.fetchone("SELECT COUNT(*) AS n FROM inbox WHERE processed_at IS NULL")
-    tasks = await db.fetchall(
-        "SELECT provider, status, COUNT(*) AS n FROM tasks GROUP BY provider, status"
-    )
-    oldest_ms = oldest["oldest"] if oldest else None
+    """Count the backlogs (a handful of indexed aggregate queries, `receiver.store.backlogs`)."""
+    by_state = await backlogs.deliveries_by_state(db, ("pending", "dead"))
+    oldest_ms = await backlogs.oldest_pending_delivery_ms(db)
     return StoreGauges(
-        deliveries_pending=by_state.get("pending", 0),
-        deliveries_dead=by_state.get("dead", 0),
+        deliveries_pending=by_state["pending"],
+        deliveries_dead=by_state["dead"],
         oldest_pending_delivery_age_s=max(0.0, (now_ms - oldest_ms) / 1000) if oldest_ms else 0.0,
-        polls_due=int(polls["n"]) if polls else 0,
-        inbox_unprocessed=int(inbox["n"]) if inbox else 0,
-        tasks={(row["provider"], row["status"]): int(row["n"]) for row in tasks},
+        polls_due=await backlogs.polls_due(db, now_ms),
+        inbox_unprocessed=await backlogs.inbox_unprocessed(db),
+        tasks=await backlogs.tasks_by_provider_status(db),
     )

@@ -5,17 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# taskhook's statuses for a task still in flight, and the terminal ones. A task waiting to be
-# sent is `submitted` with no provider_task_id yet.
-ACTIVE = ("submitted", "running")
-FINAL = ("succeeded", "failed", "cancelled", "expired")
+from receiver.statuses import TERMINAL
 
 
 @dataclass(frozen=True)
 class ProviderState:
     """Where a task stands at its provider, in taskhook's words.
 
-    `status` is one of ACTIVE or FINAL (never the provider's own word). `result` is
+    `status` is one of `receiver.statuses.TASK_STATUSES` (never the provider's own word).
+    `result` is
     `{"video_urls": [...], "image_urls": [...], "character_id": ..., "character_name": ...}`
     when succeeded;
     `error` is `{"code": ..., "message": ...}` when failed. `cost` is what the provider
@@ -35,4 +33,4 @@ class ProviderState:
     @property
     def is_final(self) -> bool:
         """True for succeeded, failed, cancelled, expired."""
-        return self.status in FINAL
+        return self.status in TERMINAL

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from dispatcher.emulator import EmulatorConfig, create_emulator_app, signature_headers
 from receiver.db import Database, open_database
+from receiver.statuses import TERMINAL_SQL
 from tests.support import ADMIN_TOKEN, SECRET_KEY, free_port, live_server, wait_for
 
 pytestmark = pytest.mark.slow
@@ -40,7 +41,6 @@ pytestmark = pytest.mark.slow
 KIE_KEY = "multiprocess-kie-webhook-key-0123456789"
 PER_SERVER = 8
 POLL_ONLY = 4  # of B's tasks: no callback at all, found by polling
-TERMINAL = ("succeeded", "failed", "cancelled", "expired")
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
@@ -232,7 +232,7 @@ async def test_two_serve_processes_record_and_deliver_everything_once(
 
 
 async def _all_delivered(db: Database, hooks: Hooks, total: int) -> bool:
-    done = await count(db, f"SELECT COUNT(*) AS n FROM tasks WHERE status IN {TERMINAL}")
+    done = await count(db, f"SELECT COUNT(*) AS n FROM tasks WHERE {TERMINAL_SQL}")
     return done == total and len(hooks.ids) >= total
 
 

@@ -13,6 +13,7 @@ from dispatcher.cli.common import (
     print_table,
     settings_from,
 )
+from receiver.statuses import DELIVERY_STATES
 from receiver.store.deliveries import attempts_of, delivery_to_api, list_deliveries
 from receiver.store.pagination import parse_limit
 
@@ -24,7 +25,7 @@ def register(sub: Any) -> None:
     """Add the `deliveries` command."""
     parser = sub.add_parser("deliveries", help="list deliveries and their attempts")
     parser.add_argument("--dead", action="store_true", help="only dead-lettered deliveries")
-    parser.add_argument("--state", choices=["pending", "delivered", "dead"], help="filter")
+    parser.add_argument("--state", choices=DELIVERY_STATES, help="filter")
     parser.add_argument("--subscriber", dest="subscriber_id", help="filter by subscriber id")
     parser.add_argument("--event", dest="event_id", help="filter by event id")
     parser.add_argument("--limit", default="50", help="how many (1-500, default 50)")

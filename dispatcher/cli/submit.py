@@ -26,9 +26,9 @@ from dispatcher.providers.base import ProviderError
 from dispatcher.uploads import local_paths, upload_local_files
 from receiver.errors import InvalidInput
 from receiver.settings import Settings
+from receiver.statuses import ACTIVE
 from receiver.task_options import parse_meta_args
 
-ACTIVE = ("submitted", "running")
 UPLOAD_TIMEOUT_S = 300.0
 DEFAULT_INTERVAL_S = 1.0
 

@@ -29,9 +29,10 @@ from typing import Any
 
 from receiver.errors import BadRequest
 from receiver.provider_results.common import as_dict, as_progress, as_text, result_object, url_list
-from receiver.provider_state import ACTIVE, FINAL, ProviderState
+from receiver.provider_state import ProviderState
+from receiver.statuses import TASK_STATUSES as STATUSES
+from receiver.statuses import TERMINAL
 
-STATUSES = (*ACTIVE, *FINAL)
 MAX_MESSAGE_CHARS = 500
 
 
@@ -57,7 +58,7 @@ def parse_generic(body: Mapping[str, Any]) -> ProviderState:
     if status not in STATUSES:
         raise BadRequest(f"{prefix}status must be one of {', '.join(STATUSES)}")
     result = _result(payload.get("result")) if status == "succeeded" else None
-    error = _error(payload.get("error")) if status in FINAL and status != "succeeded" else None
+    error = _error(payload.get("error")) if status in TERMINAL and status != "succeeded" else None
     progress = 100 if status == "succeeded" else as_progress(payload.get("progress"))
     task_id = generic_task_id(body) or ""
     return ProviderState(task_id, status, progress, result, error, raw=payload)

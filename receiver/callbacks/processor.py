@@ -27,6 +27,7 @@ from receiver.provider_results.cost import keep_reported
 from receiver.provider_state import ProviderState
 from receiver.retry import GiveUp, delay_for, exponential_s
 from receiver.runtime import Runtime
+from receiver.statuses import TERMINAL
 from receiver.store.audit import purge_callbacks
 from receiver.store.completion import Outcome, record_completion_in
 from receiver.store.inbox import (
@@ -40,7 +41,6 @@ from receiver.store.inbox import (
 )
 from receiver.store.jsonutil import loads
 from receiver.store.tasks import (
-    TERMINAL,
     NewTask,
     add_history,
     ensure_task,

@@ -14,6 +14,7 @@ from receiver.dashboard.csrf import check_csrf, read_form
 from receiver.dashboard.login import safe_next
 from receiver.dashboard.render import render
 from receiver.errors import Conflict, TaskhookError
+from receiver.fanout.subscriptions import set_paused
 from receiver.runtime import Runtime
 from receiver.store.deliveries import replay_event
 
@@ -32,13 +33,13 @@ async def _replay(runtime: Runtime, delivery_id: str) -> str | None:
 
 
 async def _pause(runtime: Runtime, subscriber_id: str) -> str | None:
-    await queries.set_paused(runtime.db, subscriber_id, paused=True)
+    await set_paused(runtime.db, subscriber_id, paused=True)
     log.info("dashboard: subscriber %s paused", subscriber_id)
     return None
 
 
 async def _resume(runtime: Runtime, subscriber_id: str) -> str | None:
-    await queries.set_paused(runtime.db, subscriber_id, paused=False)
+    await set_paused(runtime.db, subscriber_id, paused=False)
     runtime.runner.wake()
     log.info("dashboard: subscriber %s resumed", subscriber_id)
     return None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from receiver.dashboard.charts import Series, line_chart, stacked_bars
 from receiver.db import Executor
+from receiver.store import charts
 
 HOUR_MS = 3_600_000
 WINDOWS = {"24h": 24, "7d": 168}
@@ -97,18 +98,9 @@ def _chart(title: str, series: list[Series], window: Window, unit: str = "") -> 
 
 async def overview_charts(db: Executor, window: Window) -> list[Chart]:
     """Tasks finished by status, completion-to-delivery latency, provider errors."""
-    finished = await db.fetchall(
-        "SELECT completed_at AS at, status FROM tasks WHERE completed_at >= ?", window.start_ms
-    )
-    latency = await db.fetchall(
-        "SELECT d.delivered_at AS at, d.delivered_at - e.created_at AS ms FROM deliveries d "
-        "JOIN events e ON e.id = d.event_id WHERE d.delivered_at >= ? AND d.generation = 0 "
-        "ORDER BY d.delivered_at DESC LIMIT ?", window.start_ms, MAX_LATENCY_ROWS,
-    )  # fmt: skip
-    failed = await db.fetchall(
-        "SELECT completed_at AS at, provider || ' / ' || model AS pm FROM tasks "
-        "WHERE status = 'failed' AND completed_at >= ?", window.start_ms,
-    )  # fmt: skip
+    finished = await charts.finished_tasks(db, window.start_ms)
+    latency = await charts.first_delivery_latencies(db, window.start_ms, limit=MAX_LATENCY_ROWS)
+    failed = await charts.failed_tasks(db, window.start_ms)
     by_status = _counts(window, finished, "status")
     statuses = [Series(name, STATUS_CSS.get(name, "c-idle"), by_status[name])
                 for name in STATUS_CSS if name in by_status]  # fmt: skip
@@ -122,12 +114,7 @@ async def overview_charts(db: Executor, window: Window) -> list[Chart]:
 
 async def subscriber_charts(db: Executor, sub_id: str, window: Window) -> list[Chart]:
     """One subscriber's attempt outcomes and attempt latency per hour."""
-    attempts = await db.fetchall(
-        "SELECT a.started_at AS at, a.outcome, a.latency_ms AS ms FROM attempts a "
-        "JOIN deliveries d ON d.id = a.delivery_id WHERE d.subscriber_id = ? "
-        "AND a.started_at >= ? ORDER BY a.started_at DESC LIMIT ?",
-        sub_id, window.start_ms, MAX_LATENCY_ROWS,
-    )  # fmt: skip
+    attempts = await charts.subscriber_attempts(db, sub_id, window.start_ms, limit=MAX_LATENCY_ROWS)
     outcomes = _top_series(_counts(window, attempts, "outcome"), OUTCOME_CSS)
     return [
         _chart("Delivery attempts per hour, by outcome", outcomes, window),

@@ -18,11 +18,10 @@ from receiver.db import Database, Row
 from receiver.errors import NotFound
 from receiver.media.archive import archived_media
 from receiver.slot import bind
+from receiver.statuses import TASK_STATUSES, TERMINAL
 from receiver.store.estimate import progress_estimate
-from receiver.store.tasks import STATUSES, TERMINAL
 
 STATIC = Path(__file__).parent / "static"
-STATUS_ORDER = ("submitted", "running", "succeeded", "failed", "cancelled", "expired")
 URL_EXPIRY_MS = 24 * 3600 * 1000
 
 
@@ -51,7 +50,7 @@ async def overview_page(links: Collaborators, request: Request) -> Response:
     charts = {} if request.query_params.get("partial") == "1" else (
         await chart_pages.overview_context(_db(request), request))  # fmt: skip
     accounts = await provider_accounts(links)
-    return _page(request, "overview", overview=found, statuses=STATUS_ORDER, accounts=accounts,
+    return _page(request, "overview", overview=found, statuses=TASK_STATUSES, accounts=accounts,
                  **charts)  # fmt: skip
 
 
@@ -72,12 +71,12 @@ async def provider_accounts(links: Collaborators) -> list[dict[str, object]]:
 async def tasks_page(request: Request) -> Response:
     """`/ui/tasks?status=&provider=&model=`: the live task table."""
     wanted = _query(request, queries.TASK_FILTERS)
-    if wanted["status"] and wanted["status"] not in STATUSES:
+    if wanted["status"] and wanted["status"] not in TASK_STATUSES:
         wanted["status"] = ""
     db = _db(request)
     rows = await queries.tasks(db, wanted)
     choices = await queries.task_choices(db)
-    choices["status"] = list(STATUS_ORDER)
+    choices["status"] = list(TASK_STATUSES)
     return _page(request, "tasks", tasks=rows, filters=wanted, choices=choices)
 
 

@@ -11,6 +11,7 @@ import hashlib
 
 from receiver.clock import now_ms
 from receiver.db import Executor
+from receiver.store import dashboard_sessions as store
 
 
 def session_id(nonce: str) -> str:
@@ -20,23 +21,14 @@ def session_id(nonce: str) -> str:
 
 async def add_session(db: Executor, nonce: str, *, expires_s: int) -> None:
     """Record a new session (and forget the expired ones)."""
-    now = now_ms()
-    await db.execute("DELETE FROM dashboard_sessions WHERE expires_at < ?", now)
-    await db.execute(
-        "INSERT INTO dashboard_sessions (id, created_at, expires_at) VALUES (?, ?, ?)",
-        session_id(nonce), now, expires_s * 1000,
-    )  # fmt: skip
+    await store.add_session(db, session_id(nonce), now_ms=now_ms(), expires_ms=expires_s * 1000)
 
 
 async def session_alive(db: Executor, nonce: str) -> bool:
     """True while the session exists on the server and has not expired."""
-    row = await db.fetchone(
-        "SELECT 1 AS ok FROM dashboard_sessions WHERE id = ? AND expires_at > ?",
-        session_id(nonce), now_ms(),
-    )  # fmt: skip
-    return row is not None
+    return await store.session_exists(db, session_id(nonce), now_ms=now_ms())
 
 
 async def revoke_session(db: Executor, nonce: str) -> None:
     """End one session on the server (its cookie is refused from now on)."""
-    await db.execute("DELETE FROM dashboard_sessions WHERE id = ?", session_id(nonce))
+    await store.delete_session(db, session_id(nonce))

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from receiver.db import Executor, Row
-from receiver.store.events import emit_event
+from receiver.store.events import emit_event, get_event
 from receiver.store.jsonutil import loads
-from receiver.store.subscribers import filter_matches, redact_url
+from receiver.store.subscribers import filter_matches, other_enabled_filters, redact_url
 
 EXHAUSTED = "delivery.exhausted"
 
@@ -27,16 +27,12 @@ async def note_exhausted(
     tx: Executor, delivery: Row, sub: Row, status_code: int | None, error: str | None
 ) -> dict[str, Any] | None:
     """Emit `delivery.exhausted` for a delivery that just went dead (in its transaction)."""
-    original = await tx.fetchone(
-        "SELECT type, task_id, payload FROM events WHERE id = ?", delivery["event_id"]
-    )
+    original = await get_event(tx, delivery["event_id"])
     if original is None or original["type"] == EXHAUSTED:
         return None
     data = _data(delivery, sub, original, status_code, error)
     probe = {"type": EXHAUSTED, "data": data}
-    rows = await tx.fetchall(
-        "SELECT id, filter FROM subscribers WHERE enabled = 1 AND id <> ? ORDER BY id", sub["id"]
-    )
+    rows = await other_enabled_filters(tx, sub["id"])
     wanted = [row for row in rows if asks_for(loads(row["filter"]) or {}, probe)]
     return await emit_event(tx, EXHAUSTED, data, task_id=original["task_id"], subscribers=wanted)
 

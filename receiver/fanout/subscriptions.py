@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from receiver.clock import now_ms
-from receiver.db import Database, Row
+from receiver.db import Database, Executor, Row
 from receiver.errors import InvalidInput, NotFound
 from receiver.fanout.custom_headers import parse_headers, seal
 from receiver.fanout.signing import new_secret
@@ -189,6 +189,12 @@ class Subscriptions:
         async with self.db.transaction() as tx:
             if not await delete_subscriber(tx, sub_id):
                 raise NotFound(f"no subscriber {sub_id!r}")
+
+
+async def set_paused(db: Executor, sub_id: str, *, paused: bool) -> None:
+    """Pause or resume one subscriber as `PATCH {"paused": ...}` does (the dashboard's buttons)."""
+    if not await update_subscriber(db, sub_id, **_changes({"paused": paused})):
+        raise NotFound(f"no subscriber {sub_id!r}")
 
 
 def _headers_for(kind: str, raw: Any) -> dict[str, str]:

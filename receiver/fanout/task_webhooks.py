@@ -17,26 +17,19 @@ from receiver.errors import StoreError
 from receiver.fanout.signing import new_secret
 from receiver.ids import new_id
 from receiver.secretbox import SecretBox
+from receiver.store import task_webhooks as store
 from receiver.store.events import ALL_EVENT_TYPES
 from receiver.store.subscribers import insert_subscriber
 
 NAME = "task-webhook"
 
 
-async def _row(tx: Executor) -> Row | None:
-    return await tx.fetchone("SELECT * FROM install_secrets WHERE name = ?", NAME)
-
-
 async def current_secrets(tx: Executor, box: SecretBox) -> tuple[str, str | None, int | None]:
     """(secret, previous secret while in grace, grace end); the secret is made on first use."""
-    row = await _row(tx)
+    row = await store.install_secret(tx, NAME)
     if row is None:
-        await tx.execute(
-            "INSERT INTO install_secrets (name, secret_enc, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            NAME, box.encrypt(new_secret(), NAME), now_ms(),
-        )  # fmt: skip
-        row = await _row(tx)
+        await store.add_install_secret(tx, NAME, box.encrypt(new_secret(), NAME))
+        row = await store.install_secret(tx, NAME)
     if row is None:  # pragma: no cover - just inserted (or by a concurrent caller)
         raise StoreError("the task-webhook secret vanished right after its insert")
     old_until = row["old_secret_until"]
@@ -53,11 +46,8 @@ async def add_task_webhook(tx: Executor, box: SecretBox, task_id: str, url: str)
         tx, sub_id=sub_id, url=url, kind="webhook", filter_spec={"type": list(ALL_EVENT_TYPES)},
         secret_enc=box.encrypt(secret, sub_id),
     )  # fmt: skip
-    await tx.execute(
-        "UPDATE subscribers SET task_id = ?, old_secret_enc = ?, old_secret_until = ? "
-        "WHERE id = ?",
-        task_id, box.encrypt(old, sub_id) if old else None, old_until, sub_id,
-    )  # fmt: skip
+    old_enc = box.encrypt(old, sub_id) if old else None
+    await store.scope_to_task(tx, sub_id, task_id, old_secret_enc=old_enc, old_until=old_until)
     return row
 
 
@@ -66,16 +56,13 @@ async def rotate(db: Database, box: SecretBox, grace_s: float) -> str:
     async with db.transaction() as tx:
         secret, _old, _until = await current_secrets(tx, box)
         fresh, until = new_secret(), now_ms() + int(grace_s * 1000)
-        await tx.execute(
-            "UPDATE install_secrets SET secret_enc = ?, old_secret_enc = ?, "
-            "old_secret_until = ?, updated_at = ? WHERE name = ?",
-            box.encrypt(fresh, NAME), box.encrypt(secret, NAME), until, now_ms(), NAME,
+        await store.replace_install_secret(
+            tx, NAME, secret_enc=box.encrypt(fresh, NAME),
+            old_secret_enc=box.encrypt(secret, NAME), old_until=until,
         )  # fmt: skip
-        rows = await tx.fetchall("SELECT id FROM subscribers WHERE task_id IS NOT NULL")
-        await tx.executemany(
-            "UPDATE subscribers SET secret_enc = ?, old_secret_enc = ?, old_secret_until = ? "
-            "WHERE id = ?",
-            [_rotated(box, r["id"], fresh, secret, until) for r in rows],
+        sub_ids = await store.task_scoped_subscriber_ids(tx)
+        await store.set_subscriber_secrets(
+            tx, [_rotated(box, sub_id, fresh, secret, until) for sub_id in sub_ids]
         )
     return fresh
 
@@ -86,17 +73,11 @@ def _rotated(box: SecretBox, sub_id: str, fresh: str, old: str, until: int) -> l
 
 async def inherit(tx: Executor, box: SecretBox | None, parent: Row) -> int:
     """Chained children of `parent` get its metadata and webhook; how many children."""
-    children = await tx.fetchall(
-        "SELECT id FROM tasks WHERE parent_id = ? AND metadata IS NULL AND webhook IS NULL",
-        parent["id"],
-    )
+    children = await store.children_without_settings(tx, parent["id"])
     if not children or (parent["metadata"] is None and parent["webhook"] is None):
         return 0
-    for child in children:
-        await tx.execute(
-            "UPDATE tasks SET metadata = ?, webhook = ? WHERE id = ?",
-            parent["metadata"], parent["webhook"], child["id"],
-        )  # fmt: skip
+    for child_id in children:
+        await store.set_metadata_and_webhook(tx, child_id, parent["metadata"], parent["webhook"])
         if parent["webhook"] and box is not None:
-            await add_task_webhook(tx, box, child["id"], parent["webhook"])
+            await add_task_webhook(tx, box, child_id, parent["webhook"])
     return len(children)

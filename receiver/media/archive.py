@@ -8,12 +8,12 @@ from typing import Any
 
 from receiver.db import Executor
 from receiver.errors import ConfigError, NotFound
-from receiver.media import records
 from receiver.media.entries import entries
 from receiver.media.links import LinkSigner
 from receiver.media.store import FileStore, MediaStore
 from receiver.settings import Settings
 from receiver.slot import Slot
+from receiver.store import media as records
 
 
 def media_root(settings: Settings) -> Path:

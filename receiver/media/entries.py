@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from receiver.db import Row
-from receiver.media.records import Source
 from receiver.media.store import MediaStore
+from receiver.store.media import Source
 
 RESULT_LISTS = (("video_urls", "video"), ("image_urls", "image"))
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")

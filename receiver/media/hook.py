@@ -13,9 +13,9 @@ from typing import Any
 
 from receiver.clock import now_ms
 from receiver.db import Executor, Row
-from receiver.media import records
 from receiver.media.entries import pending_entry, sources_of
 from receiver.settings import Settings
+from receiver.store import media as records
 from receiver.store.jsonutil import dumps
 
 

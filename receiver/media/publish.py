@@ -16,9 +16,9 @@ from typing import Any
 
 from receiver.clock import now_ms
 from receiver.db import Executor
-from receiver.media import records
 from receiver.media.entries import entries
 from receiver.media.store import MediaStore
+from receiver.store import media as records
 from receiver.store.events import emit_event, get_event
 from receiver.store.jsonutil import dumps, loads
 
@@ -26,22 +26,16 @@ from receiver.store.jsonutil import dumps, loads
 RELEASE_MARGIN_MS = 2000
 
 
-async def lock_wait(tx: Executor, task_id: str) -> dict[str, Any] | None:
-    """The task's wait row, locked for this transaction (a no-op update takes the lock)."""
-    await tx.execute("UPDATE media_waits SET updated_at = updated_at WHERE task_id = ?", task_id)
-    return await records.get_wait(tx, task_id)
-
-
 async def after_failed_attempt(tx: Executor, task_id: str) -> None:
     """A download attempt failed: task.succeeded stops waiting and goes out now."""
-    wait = await lock_wait(tx, task_id)
+    wait = await records.lock_wait(tx, task_id)
     if wait is not None and await records.move_wait(tx, task_id, "waiting", "pending"):
         await records.hold_deliveries(tx, wait["event_id"], now_ms())
 
 
 async def settle(tx: Executor, task_id: str, store: MediaStore, *, ttl_s: float) -> str | None:
     """After a file reached a final state: release or follow up; the event type sent, if any."""
-    wait = await lock_wait(tx, task_id)
+    wait = await records.lock_wait(tx, task_id)
     files = await records.files_of(tx, task_id)
     if wait is None or any(f["state"] == "pending" for f in files):
         return None
@@ -81,8 +75,5 @@ async def _follow_up(
         tx, event_type, data, task_id=wait["task_id"], source=data.get("source")
     )
     if event is not None:
-        await tx.execute(
-            "UPDATE media_waits SET followup_event_id = ? WHERE task_id = ?",
-            event["id"], wait["task_id"],
-        )  # fmt: skip
+        await records.set_followup_event(tx, wait["task_id"], event["id"])
     return True

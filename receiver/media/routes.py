@@ -7,13 +7,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from receiver.media import records
 from receiver.media.archive import Archive
 from receiver.media.links import LinkSigner, safe_part
 from receiver.media.store import FileStore
 from receiver.responses import error_response
 from receiver.runtime import Runtime
 from receiver.slot import Slot, bind
+from receiver.store import media as records
 
 
 async def serve_file(live: Slot[Archive], request: Request) -> Response:

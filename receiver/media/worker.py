@@ -17,10 +17,11 @@ from receiver.clock import now_ms
 from receiver.db import Database, Row
 from receiver.fanout.ssrf import UrlGuard
 from receiver.ids import new_id
-from receiver.media import publish, records
+from receiver.media import publish
 from receiver.media.download import DownloadError, check_source, download
 from receiver.media.store import MediaStore
 from receiver.settings import Settings
+from receiver.store import media as records
 
 log = logging.getLogger(__name__)
 

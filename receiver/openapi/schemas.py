@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from receiver.statuses import DELIVERY_STATES, TASK_STATUSES
 from receiver.store.events import ALL_EVENT_TYPES
-from receiver.store.tasks import STATUSES
 
 Schema = dict[str, Any]
 TIME = {"type": "string", "format": "date-time"}
@@ -42,7 +42,7 @@ ANY_OBJECT: Schema = {"type": "object"}
 CODE_MESSAGE = obj({"code": STR, "message": STR})
 
 TASK = obj({
-    "id": STR, "provider": STR, "model": STR, "status": {"enum": sorted(STATUSES)},
+    "id": STR, "provider": STR, "model": STR, "status": {"enum": sorted(TASK_STATUSES)},
     "progress": INT, "provider_task_id": nullable(STR),
     "mode": {"enum": ["callback", "poll"]}, "input": {}, "result": nullable(ANY_OBJECT),
     "error": nullable(ANY_OBJECT), "parent_id": nullable(STR), "external": BOOL,
@@ -81,7 +81,7 @@ ATTEMPT = obj({"attempt_no": INT, "at": TIME, "status_code": nullable(INT),
                "latency_ms": nullable(INT), "outcome": STR, "error": nullable(STR)})  # fmt: skip
 DELIVERY = obj({
     "id": STR, "event_id": STR, "subscriber_id": STR, "generation": INT,
-    "state": {"enum": ["pending", "delivered", "dead"]}, "attempt_count": INT,
+    "state": {"enum": list(DELIVERY_STATES)}, "attempt_count": INT,
     "due_at": nullable(TIME), "last_status": nullable(INT), "last_error": nullable(STR),
     "created_at": TIME, "updated_at": TIME, "delivered_at": nullable(TIME),
     "attempts": {"type": "array", "items": ref("Attempt")},

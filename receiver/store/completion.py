@@ -15,9 +15,10 @@ from typing import Any
 from receiver.clock import now_ms, rfc3339
 from receiver.db import Database, Executor, Row
 from receiver.errors import InvalidInput
+from receiver.statuses import NOT_TERMINAL_SQL, TERMINAL
 from receiver.store.events import emit_event
 from receiver.store.jsonutil import dumps, loads
-from receiver.store.tasks import TERMINAL, add_history
+from receiver.store.tasks import add_history
 
 EVENT_TYPE = {
     "succeeded": "task.succeeded",
@@ -66,7 +67,7 @@ async def record_completion_in(
         "progress = CASE WHEN ? = 'succeeded' THEN 100 ELSE progress END, "
         "next_poll_at = NULL, poll_lease_until = NULL, send_next_at = NULL, "
         "send_lease_until = NULL, completed_at = ?, updated_at = ? "
-        "WHERE id = ? AND status NOT IN ('succeeded', 'failed', 'cancelled', 'expired') "
+        f"WHERE id = ? AND {NOT_TERMINAL_SQL} "
         "RETURNING *",
         outcome.status,
         dumps(outcome.result) if outcome.result is not None else None,

@@ -9,12 +9,12 @@ from receiver.clock import now_ms, rfc3339
 from receiver.db import Database, Executor, Row
 from receiver.errors import Conflict, InvalidInput, NotFound
 from receiver.ids import new_id
+from receiver.statuses import DELIVERY_STATES
 from receiver.store.events import emit_event
 from receiver.store.jsonutil import loads
 from receiver.store.pagination import Page, fetch_page
 from receiver.store.subscribers import matching_subscribers, redact_url
 
-STATES = ("pending", "delivered", "dead")
 ERROR_CHARS = 300
 
 
@@ -45,6 +45,11 @@ async def renew_leases(db: Executor, ids: Sequence[str], owner: str, *, lease_s:
         "AND state = 'pending'",
         now_ms() + int(lease_s * 1000), *ids, owner,
     )  # fmt: skip
+
+
+async def get_delivery(db: Executor, delivery_id: str) -> Row | None:
+    """One delivery row by id."""
+    return await db.fetchone("SELECT * FROM deliveries WHERE id = ?", delivery_id)
 
 
 async def rows_by_id(db: Executor, table: str, ids: Sequence[str]) -> dict[str, Row]:
@@ -143,8 +148,8 @@ async def list_deliveries(
 ) -> Page:
     """Deliveries, newest first, filtered by state / subscriber_id / event_id."""
     state = filters.get("state")
-    if state and state not in STATES:
-        raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
+    if state and state not in DELIVERY_STATES:
+        raise InvalidInput(f"state must be one of {', '.join(DELIVERY_STATES)}", field="state")
     pairs = [(k, v) for k, v in filters.items() if k in ("state", "subscriber_id", "event_id")]
     return await fetch_page(db, "deliveries", [(k, v) for k, v in pairs if v], limit=limit,
                             cursor=cursor)  # fmt: skip

@@ -13,8 +13,9 @@ from typing import Any
 from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
 from receiver.errors import Conflict, NotFound
+from receiver.statuses import TERMINAL
 from receiver.store.jsonutil import dumps, loads
-from receiver.store.tasks import TERMINAL, get_task
+from receiver.store.tasks import get_task
 
 ERASED_NOTE = "task erased"
 

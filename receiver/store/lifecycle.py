@@ -12,6 +12,7 @@ from typing import Any
 
 from receiver.clock import now_ms
 from receiver.db import Executor, Row
+from receiver.statuses import ACTIVE_SQL
 from receiver.store.estimate import expected_ms
 from receiver.store.events import emit_event
 from receiver.store.jsonutil import loads
@@ -70,7 +71,7 @@ async def task_progressed(tx: Executor, task_id: str) -> dict[str, Any] | None:
         "UPDATE tasks SET progress_event_at = ?, progress_event_value = progress "
         "WHERE id = ? AND COALESCE(progress_event_value, -1) <> progress "
         "AND (progress_event_at IS NULL OR progress_event_at <= ?) "
-        "AND status IN ('submitted', 'running') RETURNING *",
+        f"AND {ACTIVE_SQL} RETURNING *",
         now, task_id, now - PROGRESS_EVERY_MS,
     )  # fmt: skip
     if task is None:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from receiver.db import Database, Executor
+from receiver.statuses import TERMINAL, in_sql
 
-TERMINAL_SQL = "('succeeded', 'failed', 'cancelled', 'expired')"
+_FINISHED = in_sql("t.status", TERMINAL)
 # deliveries that keep their event (and its task): pending, or a recent unreplayed dead letter
 _HELD = (
     "SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND (d.state = 'pending' OR "
@@ -39,7 +40,7 @@ class Pruned:
 async def old_task_ids(db: Executor, cutoff_ms: int, limit: int) -> list[str]:
     """Up to `limit` finished tasks completed before `cutoff_ms` that nothing holds."""
     rows = await db.fetchall(
-        f"SELECT t.id FROM tasks t WHERE t.completed_at < ? AND t.status IN {TERMINAL_SQL} "
+        f"SELECT t.id FROM tasks t WHERE t.completed_at < ? AND {_FINISHED} "
         f"AND NOT EXISTS (SELECT 1 FROM events e WHERE e.task_id = t.id AND EXISTS ({_HELD})) "
         "ORDER BY t.completed_at LIMIT ?",
         cutoff_ms, cutoff_ms, limit,

@@ -61,6 +61,13 @@ async def matching_subscribers(db: Executor, event: Mapping[str, Any]) -> list[R
     return [row for row in rows if filter_matches(loads(row["filter"]) or {}, event)]
 
 
+async def other_enabled_filters(db: Executor, sub_id: str) -> list[Row]:
+    """`id` and `filter` of every enabled subscriber but `sub_id` (task-scoped ones too)."""
+    return await db.fetchall(
+        "SELECT id, filter FROM subscribers WHERE enabled = 1 AND id <> ? ORDER BY id", sub_id
+    )
+
+
 def redact_url(url: str) -> str:
     """`https://hooks.slack.com/services/***`: scheme, host and first path segment only."""
     parts = urlsplit(url)

@@ -10,14 +10,11 @@ from receiver.clock import now_ms, rfc3339
 from receiver.db import Executor, Row
 from receiver.errors import StoreError
 from receiver.ids import new_id
+from receiver.statuses import NOT_TERMINAL_SQL, TaskStatus
 from receiver.store.estimate import progress_estimate
 from receiver.store.jsonutil import dumps, loads
 from receiver.store.lifecycle import task_progressed
 from receiver.store.pagination import Page, fetch_page
-
-TERMINAL = frozenset({"succeeded", "failed", "cancelled", "expired"})
-STATUSES = frozenset({"submitted", "running"}) | TERMINAL
-_NOT_TERMINAL_SQL = "status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')"
 
 
 @dataclass
@@ -28,7 +25,7 @@ class NewTask:
     model: str
     input: dict[str, Any]
     mode: str = "poll"
-    status: str = "submitted"
+    status: TaskStatus = "submitted"
     provider_task_id: str | None = None
     callback_token_hash: str | None = None
     next_poll_at: int | None = None  # when a sent task is polled next
@@ -142,7 +139,7 @@ async def update_progress(db: Executor, task_id: str, *, status: str, progress: 
     """Record a non-terminal status/progress; ignored once the task is terminal."""
     changed = await db.execute(
         f"UPDATE tasks SET status = ?, progress = COALESCE(?, progress), updated_at = ? "
-        f"WHERE id = ? AND {_NOT_TERMINAL_SQL}",
+        f"WHERE id = ? AND {NOT_TERMINAL_SQL}",
         status,
         progress,
         now_ms(),

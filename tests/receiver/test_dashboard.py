@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from receiver.app import create_app
@@ -13,6 +14,7 @@ from receiver.clock import now_ms
 from receiver.dashboard.plugin import DashboardPlugin
 from receiver.dashboard.session import COOKIE_NAME, new_cookie_value
 from receiver.db import Database
+from receiver.fanout import FanoutPlugin
 from receiver.settings import Settings
 from tests.receiver.dashboard_seed import (
     XSS,
@@ -167,6 +169,37 @@ async def test_pause_and_resume(settings: Settings) -> None:
         assert row is not None and row["paused"] == 0
         missing = await client.post("/ui/subscribers/sub_nope/pause", data={"csrf": token})
         assert missing.status_code == 404 and "sub_nope" in missing.text
+
+
+async def _toggle(client: httpx.AsyncClient, via: str, sub: str, *, paused: bool) -> None:
+    if via == "api":
+        answer = await client.patch(f"/api/subscribers/{sub}", json={"paused": paused})
+        assert answer.status_code == 200, answer.text
+        return
+    token = csrf_of((await client.get("/ui/subscribers")).text)
+    action = "pause" if paused else "resume"
+    answer = await client.post(f"/ui/subscribers/{sub}/{action}", data={"csrf": token})
+    assert answer.status_code == 303, answer.text
+
+
+@pytest.mark.parametrize("via", ["dashboard", "api"])
+async def test_pause_and_resume_restart_the_failing_clock_like_the_api(
+    settings: Settings, via: str
+) -> None:
+    """Both paths apply the same rule: pausing or resuming forgets when failures began."""
+    app = create_app(settings, [DashboardPlugin(), FanoutPlugin()])
+    async with app_client(app) as client:
+        login = await client.post("/ui/login", data={"token": ADMIN_TOKEN})
+        assert login.status_code == 303
+        db = app.state.runtime.db
+        sub = await seed_subscriber(db)
+        for paused in (True, False):
+            await db.execute("UPDATE subscribers SET failing_since = ? WHERE id = ?", 1, sub)
+            await _toggle(client, via, sub, paused=paused)
+            row = await db.fetchone(
+                "SELECT paused, failing_since FROM subscribers WHERE id = ?", sub
+            )
+            assert row is not None and (row["paused"], row["failing_since"]) == (int(paused), None)
 
 
 async def test_replay_queues_a_new_pending_delivery(settings: Settings) -> None:

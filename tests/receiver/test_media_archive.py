@@ -306,7 +306,7 @@ def _srcs(page: str) -> list[str]:
 async def test_a_crashed_workers_download_is_taken_over_after_its_lease(
     settings: Settings, tmp_path: Any
 ) -> None:
-    from receiver.media import records
+    from receiver.store import media as records
 
     files = FileServer(sizes={"clip.mp4": 4000})
     hook = Recorder()

@@ -1,16 +1,25 @@
-"""The media tables: result files to archive and the task.succeeded events waiting for them."""
+"""The media tables: result files to archive and the task.succeeded events waiting for them.
+
+A file is `pending` until it is `archived` or has `failed` for good; an archived file
+past retention becomes `deleted` (the row stays). A wait row is `waiting` while the
+event's deliveries are held, then `released` or `pending`, and `done` once the one
+follow-up event is written (see `receiver.media.publish`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
 from receiver.ids import new_id
 
 ERROR_CHARS = 300
-FINAL_STATES = ("archived", "failed", "deleted")
+FileState = Literal["pending", "archived", "failed", "deleted"]
+FINAL_STATES: tuple[FileState, ...] = ("archived", "failed", "deleted")
+WaitState = Literal["waiting", "released", "pending", "done"]
 
 
 @dataclass(frozen=True)
@@ -106,8 +115,14 @@ async def get_wait(db: Executor, task_id: str) -> Row | None:
     return await db.fetchone("SELECT * FROM media_waits WHERE task_id = ?", task_id)
 
 
+async def lock_wait(tx: Executor, task_id: str) -> Row | None:
+    """The task's wait row, locked for this transaction (a no-op update takes the lock)."""
+    await tx.execute("UPDATE media_waits SET updated_at = updated_at WHERE task_id = ?", task_id)
+    return await get_wait(tx, task_id)
+
+
 async def move_wait(
-    tx: Executor, task_id: str, old: str, new: str, *, before: int | None = None
+    tx: Executor, task_id: str, old: WaitState, new: WaitState, *, before: int | None = None
 ) -> bool:
     """Compare-and-set the wait state (only while `release_at > before`, when given)."""
     sql = "UPDATE media_waits SET state = ?, updated_at = ? WHERE task_id = ? AND state = ?"
@@ -126,6 +141,13 @@ async def set_followup(tx: Executor, task_id: str, event_id: str) -> bool:
         event_id, now_ms(), task_id,
     )  # fmt: skip
     return changed > 0
+
+
+async def set_followup_event(tx: Executor, task_id: str, event_id: str) -> None:
+    """Name the follow-up event once it is written (`set_followup` reserved the slot)."""
+    await tx.execute(
+        "UPDATE media_waits SET followup_event_id = ? WHERE task_id = ?", event_id, task_id
+    )
 
 
 async def overdue_waits(db: Executor, *, now: int, limit: int = 100) -> list[Row]:
