@@ -6,8 +6,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import pytest
-
 from receiver.db import migrate, open_database
 from receiver.store.jsonutil import loads
 from tests import cli_support
@@ -38,7 +36,6 @@ async def _mark_all_dead(path: Path) -> None:
         await db.close()
 
 
-@pytest.mark.slow
 def test_subscriber_lifecycle(tmp_path: Path) -> None:
     added = taskhook(
         "subscribers", "add", "http://127.0.0.1:9/hook", "--kind", "webhook",
