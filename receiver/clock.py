@@ -2,13 +2,79 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
+from typing import Protocol
 
 
 def now_ms() -> int:
     """The current UTC time in epoch milliseconds."""
     return time.time_ns() // 1_000_000
+
+
+class Clock(Protocol):
+    """The time and the waiting a component depends on, so a test can drive both by hand."""
+
+    def now_ms(self) -> int:
+        """The current UTC time in epoch milliseconds."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Return once `seconds` have passed on this clock."""
+
+
+class SystemClock:
+    """The real clock: the system time and the event loop's timers."""
+
+    def now_ms(self) -> int:
+        """The current UTC time in epoch milliseconds."""
+        return now_ms()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait on the event loop."""
+        await asyncio.sleep(seconds)
+
+
+class ManualClock:
+    """Time that moves only when `advance()` is called (tests): no test waits on real time.
+
+    A `sleep()` returns once the clock has been advanced past its end; until then it waits,
+    however long the test takes.
+    """
+
+    def __init__(self, start_ms: int | None = None) -> None:
+        self._now_s = (now_ms() if start_ms is None else start_ms) / 1000
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def now_ms(self) -> int:
+        """The clock's time in epoch milliseconds."""
+        return round(self._now_s * 1000)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until the clock has been advanced by `seconds` (at once when <= 0)."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        entry = (self._now_s + seconds, waiter)
+        self._sleepers.append(entry)
+        try:
+            await waiter
+        finally:
+            if entry in self._sleepers:
+                self._sleepers.remove(entry)
+
+    def advance(self, seconds: float) -> None:
+        """Move the time forward; every sleep that has ended by then wakes."""
+        self._now_s += seconds
+        for end, waiter in list(self._sleepers):
+            if end <= self._now_s and not waiter.done():
+                waiter.set_result(None)
+
+    @property
+    def sleepers(self) -> int:
+        """How many sleeps are waiting for the clock to move."""
+        return sum(1 for _end, waiter in self._sleepers if not waiter.done())
 
 
 def rfc3339(ms: int | None) -> str | None:

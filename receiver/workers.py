@@ -1,7 +1,8 @@
 """Background workers: each does one bounded batch per `run_once()`; a runner loops them.
 
 The same `run_once()` serves the long-running loop (`serve`) and one external tick
-(`POST /api/tick`, `taskhook tick`) in serverless deployments.
+(`POST /api/tick`, `taskhook tick`) in serverless deployments. Tests drive the runner with
+`tick()`, or give it a `ManualClock` so its idle sleeps end only when the test says.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Protocol
+
+from receiver.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +33,16 @@ class Worker(Protocol):
 class WorkerRunner:
     """Runs workers in loops until stopped; `wake()` cuts an idle sleep short."""
 
-    def __init__(self, workers: Sequence[Worker] = (), *, idle_s: float = DEFAULT_IDLE_S) -> None:
+    def __init__(
+        self,
+        workers: Sequence[Worker] = (),
+        *,
+        idle_s: float = DEFAULT_IDLE_S,
+        clock: Clock | None = None,
+    ) -> None:
         self.workers: list[Worker] = list(workers)
         self._idle_s = idle_s
+        self.clock: Clock = clock or SystemClock()
         self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -119,7 +129,13 @@ class WorkerRunner:
                 event.set()
 
     async def _sleep(self, name: str, delay_s: float) -> None:
+        """Idle until `delay_s` has passed on the clock or the worker is woken."""
         event = self._wake[name]
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=delay_s)
+        woken = asyncio.ensure_future(event.wait())
+        timer = asyncio.ensure_future(self.clock.sleep(delay_s))
+        try:
+            await asyncio.wait((woken, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            timer.cancel()
         event.clear()

@@ -16,6 +16,24 @@ PG_URL = os.environ.get("TASKHOOK_TEST_PG", "postgresql://postgres@127.0.0.1:543
 _pg_state: dict[str, str | None] = {}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all",
+        action="store_true",
+        help="run every test, @pytest.mark.slow included (CI and the README's command do)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Plain `pytest` leaves slow tests out locally; `--all` or any `-m` expression decides."""
+    if config.getoption("--all") or config.option.markexpr:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 async def _pg_unavailable() -> str | None:
     """None when PostgreSQL answers, else the reason it does not."""
     if "reason" not in _pg_state:

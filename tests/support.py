@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
+
+from receiver.workers import WorkerRunner
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 SECRET_KEY = "test-secret-key-0123456789-0123456789-abcdef"
@@ -75,3 +78,29 @@ async def wait_for(predicate, timeout_s: float = 10.0, interval_s: float = 0.05)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout_s}s")
         await asyncio.sleep(interval_s)
+
+
+async def tick_until(
+    runner: WorkerRunner,
+    predicate: Callable[[], bool | Awaitable[bool]],
+    timeout_s: float = 10.0,
+    idle_s: float = 0.01,
+) -> None:
+    """Run worker passes (`runner.tick()`) until `predicate()` (sync or async) holds.
+
+    The test drives the workers instead of waiting for their loops. A pass that handled
+    something is followed by the next at once; only after an idle pass does this wait
+    `idle_s`, for work that falls due later (a delivery retry on its schedule).
+    """
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        handled = await runner.tick()
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s of worker passes")
+        if not any(count > 0 for count in handled.values()):
+            await asyncio.sleep(idle_s)

@@ -1,5 +1,7 @@
 """`python -m dispatcher.cli`."""
 
+import sys
+
 from dispatcher.cli.main import main
 
-main()
+sys.exit(main())

@@ -57,7 +57,7 @@ def build_parser() -> Parser:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit code."""
+    """Run one command; return its exit code (argparse may raise SystemExit: see `main`)."""
     args = build_parser().parse_args(argv)
     try:
         result = args.handler(args)
@@ -74,18 +74,36 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def main() -> NoReturn:
-    """Console-script entry point."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `taskhook ARGS...` and return its exit code; output goes to stdout and stderr.
+
+    Tests call it in-process with `argv`. Without `argv` it is the console script (and
+    `python -m dispatcher.cli`): the arguments are the process's, and the caller exits with
+    the code returned.
+    """
     logging.basicConfig(level=logging.WARNING)
-    code = run()
-    if code != 0 and _stray_threads():
+    try:
+        code = run(argv)
+    except SystemExit as exc:  # argparse: --help, --version (0) and usage errors (2)
+        code = _exit_code(exc)
+    if argv is None and code != 0 and _stray_threads():
         # A failed command must end now: a thread some library left running (e.g. a
         # database connection's) would otherwise keep the process alive, and systemd or
         # compose would never restart it.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
-    sys.exit(code)
+    return code
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """SystemExit's code as a process would report it."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1
 
 
 def _stray_threads() -> bool:

@@ -113,22 +113,21 @@ async def serve(settings: Settings) -> int:
     settings, notes = ensure_local_secrets(settings)
     for note in notes:
         log.warning("%s", note)
-    sock = bind(settings)
-    db = await open_database(settings.db)
-    try:
-        await migrate(db)
-        app = build_app(settings, db=db)
-        config = uvicorn_config(app, settings)
-        log.info(
-            "taskhook serving on http://%s:%d (database %s, workers %s, %s on %s)",
-            settings.host, settings.port, _safe_db(settings.db),
-            "on" if settings.workers else "off", config.http,
-            type(asyncio.get_running_loop()).__module__.split(".")[0],
-        )  # fmt: skip
-        await Server(config).serve(sockets=[sock])
-    finally:
-        await db.close()
-        sock.close()
+    with contextlib.closing(bind(settings)) as sock:  # closed also when the store fails
+        db = await open_database(settings.db)
+        try:
+            await migrate(db)
+            app = build_app(settings, db=db)
+            config = uvicorn_config(app, settings)
+            log.info(
+                "taskhook serving on http://%s:%d (database %s, workers %s, %s on %s)",
+                settings.host, settings.port, _safe_db(settings.db),
+                "on" if settings.workers else "off", config.http,
+                type(asyncio.get_running_loop()).__module__.split(".")[0],
+            )  # fmt: skip
+            await Server(config).serve(sockets=[sock])
+        finally:
+            await db.close()
     log.info("taskhook stopped")
     return 0
 

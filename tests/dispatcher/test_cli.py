@@ -1,4 +1,8 @@
-"""The CLI as a user meets it: a real subprocess, exit codes and one-line errors."""
+"""The CLI as a user meets it: exit codes and one-line errors (in-process, see cli_support).
+
+`serve` answering and stopping on SIGTERM stays a real subprocess of the installed script:
+it needs the process's signals and its own event loop while the test polls it.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,15 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.cli_support import console_script, taskhook
 from tests.support import free_port
 
-
-def taskhook(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 30):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKHOOK_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+__all__ = ["taskhook"]  # other CLI tests import it from here
 
 
 def test_version(tmp_path: Path) -> None:
@@ -62,7 +59,7 @@ def test_serve_creates_secrets_answers_ready_and_exits_0_on_sigterm(tmp_path: Pa
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKHOOK_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dispatcher.cli", "serve", "--port", str(port)],
+        [console_script(), "serve", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -1,11 +1,9 @@
-"""`taskhook submit` as a user runs it: a subprocess against a live server and emulator."""
+"""`taskhook submit` as a user runs it, against a live server and emulator."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from dispatcher.cli.common import CliError
 from dispatcher.cli.submit import parse_params
 from receiver.settings import Settings
+from tests import cli_support
 from tests.dispatcher.emulated import emulator, taskhook
 from tests.support import ADMIN_TOKEN, SECRET_KEY
 
@@ -32,14 +31,10 @@ def test_values_are_json_when_they_parse_else_text() -> None:
 
 
 async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TASKHOOK_")}
-    full_env.update(env or {"TASKHOOK_ADMIN_TOKEN": ADMIN_TOKEN})
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "dispatcher.cli", *args, env=full_env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    return proc.returncode or 0, out.decode(), err.decode()
+    """`taskhook ARGS` (in-process, on a thread: the server runs on this test's loop)."""
+    env = env if env is not None else {"TASKHOOK_ADMIN_TOKEN": ADMIN_TOKEN}
+    ran = await asyncio.to_thread(cli_support.taskhook, *args, env=env)
+    return ran.returncode, ran.stdout, ran.stderr
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.dispatcher.test_cli import taskhook
+from tests.cli_support import taskhook
 from tests.support import ADMIN_TOKEN, SECRET_KEY, live_server
 
 ENV = {"TASKHOOK_ADMIN_TOKEN": ADMIN_TOKEN, "TASKHOOK_SECRET_KEY": SECRET_KEY}

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dispatcher.emulator import EmulatorConfig, create_emulator_app
+from tests.cli_support import taskhook
 from tests.support import free_port, live_server, wait_for
 
 AUTH = {"Authorization": "Bearer test-provider-key"}
@@ -529,8 +530,5 @@ def test_cli_emulator_serves_and_exits_0_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_cli_emulator_rejects_a_bad_fail_rate(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", "emulator", "--fail-rate", "2"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+    out = taskhook("emulator", "--fail-rate", "2", cwd=tmp_path)
     assert out.returncode == 2 and "fail_rate" in out.stderr and "Traceback" not in out.stderr

@@ -3,7 +3,6 @@ chained children, `data.metadata` in every event, metadata filters."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +21,7 @@ from receiver.settings import Settings
 from tests.dispatcher.fake_adapter import FakeAdapter
 from tests.dispatcher.harness import FAST, Harness, video
 from tests.receiver.fanout_support import Recorder
-from tests.support import app_client, live_server
+from tests.support import app_client, live_server, tick_until
 
 FANOUT = {"delivery_retry_schedule_s": (0.0, 0.05), "workers": False}
 
@@ -51,12 +50,7 @@ async def _secret(h: FullHarness) -> str:
 
 
 async def _run_until(h: Harness, recorder: Recorder, n: int) -> None:
-    for _ in range(300):
-        await h.tick()
-        if len(recorder.received) >= n:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{len(recorder.received)} of {n} deliveries")
+    await tick_until(h.runtime.runner, lambda: len(recorder.received) >= n)
 
 
 def _verified(secret: str, recorder: Recorder) -> list[dict[str, Any]]:

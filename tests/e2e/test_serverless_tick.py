@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,6 +24,7 @@ from dispatcher.compose import build_app
 from dispatcher.emulator import EmulatorConfig, create_emulator_app
 from receiver.clock import now_ms
 from receiver.settings import Settings
+from tests.cli_support import Ran, taskhook
 from tests.support import ADMIN_TOKEN, SECRET_KEY, app_client, free_port, live_server, wait_for
 
 KIE_TASK = {
@@ -89,13 +87,9 @@ async def prepare(client: httpx.AsyncClient, env: dict[str, str]) -> dict[str, A
     return task
 
 
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("TASKHOOK_")}
-    full.update({k: v for k, v in env.items() if k.startswith("TASKHOOK_")})
-    return subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", *args],
-        env=full, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+def run_cli(env: dict[str, str], *args: str) -> Ran:
+    """`taskhook ARGS` with the TASKHOOK_* part of `env` (in-process: call it on a thread)."""
+    return taskhook(*args, env={k: v for k, v in env.items() if k.startswith("TASKHOOK_")})
 
 
 async def outcome(client: httpx.AsyncClient, task_id: str) -> tuple[str, list[dict[str, Any]]]:

@@ -22,6 +22,7 @@ from tests.receiver.callback_helpers import (
     post_kie,
     running,
 )
+from tests.support import tick_until
 
 
 @pytest.fixture
@@ -327,9 +328,11 @@ async def test_confirmer_failure_is_retried_later(cb_settings: Settings) -> None
         row = await rt.db.fetchone("SELECT attempts, last_error, processed_at FROM inbox")
         assert row is not None and row["attempts"] == 1 and "kie is down" in row["last_error"]
         assert row["processed_at"] is None
-        deadline = time.monotonic() + 5
-        while await count(rt.db, "events") == 0 and time.monotonic() < deadline:
-            await rt.runner.tick()
+
+        async def recorded() -> bool:
+            return await count(rt.db, "events") > 0
+
+        await tick_until(rt.runner, recorded, timeout_s=5)
         assert len(await events(rt.db)) == 1
         await rt.runner.tick()
         assert len(await events(rt.db)) == 1

@@ -6,30 +6,27 @@ import logging
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.responses import Response
 
 from receiver.app import create_app
 from receiver.fanout.plugin import FanoutPlugin
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
-from tests.receiver.fanout_support import Recorder, complete, fanout_of, fast_settings
-from tests.support import app_client, live_server
+from tests.receiver.fanout_support import Recorder, complete, fast_settings
+from tests.support import app_client, live_server, tick_until
 
 SLACK_TOKEN = "T0000/B0000/XXXXSECRETXXXX"
 
 
-async def _deliver_all(app, until_states: set[str]) -> None:  # type: ignore[no-untyped-def]
+async def _deliver_all(app: Starlette, until_states: set[str]) -> None:
     runtime = app.state.runtime
-    worker = fanout_of(app).worker
-    for _ in range(300):
-        await worker.run_once()
-        rows = await runtime.db.fetchall("SELECT state FROM deliveries")
-        if rows and {r["state"] for r in rows} <= until_states:
-            return
-        import asyncio
 
-        await asyncio.sleep(0.02)
-    raise AssertionError("deliveries did not settle")
+    async def settled() -> bool:
+        rows = await runtime.db.fetchall("SELECT state FROM deliveries")
+        return bool(rows) and {r["state"] for r in rows} <= until_states
+
+    await tick_until(runtime.runner, settled)
 
 
 async def test_secrets_are_shown_once_encrypted_and_never_logged(

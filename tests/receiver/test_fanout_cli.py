@@ -1,30 +1,22 @@
-"""`taskhook subscribers / deliveries / replay` as a user runs them (real subprocesses)."""
+"""`taskhook subscribers / deliveries / replay` as a user runs them (in-process)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from receiver.db import migrate, open_database
 from receiver.store.jsonutil import loads
+from tests import cli_support
 from tests.receiver.fanout_support import complete
 
 ENV = {"TASKHOOK_ALLOW_HTTP_SUBSCRIBERS": "1", "TASKHOOK_ALLOW_PRIVATE_SUBSCRIBERS": "1"}
 
 
-def taskhook(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKHOOK_")}
-    env.update(ENV, TASKHOOK_DB=str(cwd / "taskhook.db"))
-    return subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+def taskhook(*args: str, cwd: Path) -> cli_support.Ran:
+    env = {**ENV, "TASKHOOK_DB": str(cwd / "taskhook.db")}
+    return cli_support.taskhook(*args, cwd=cwd, env=env)
 
 
 async def _seed_events(path: Path, n: int) -> list[str]:
@@ -44,7 +36,6 @@ async def _mark_all_dead(path: Path) -> None:
         await db.close()
 
 
-@pytest.mark.slow
 def test_subscriber_lifecycle(tmp_path: Path) -> None:
     added = taskhook(
         "subscribers", "add", "http://127.0.0.1:9/hook", "--kind", "webhook",
