@@ -47,13 +47,13 @@ from bench.common import (
     start_taskhook,
     wait_listening,
 )
-from dispatcher.backoff import DEFAULT_JITTER
+from receiver.retry import DEFAULT_JITTER
 from receiver.settings import Settings
 
 TERMINAL = ("succeeded", "failed", "cancelled", "expired")
 TASK = {"provider": "foxapi", "model": "sora-2", "input": {"prompt": "waves", "duration": 4}}
 IDEAL_REQUESTS = 2.0
-FIRST_POLL_JITTER = DEFAULT_JITTER / 2  # dispatcher.backoff.after_estimate_s
+FIRST_POLL_JITTER = DEFAULT_JITTER / 2  # receiver.retry.after_estimate_s
 
 
 @dataclass

@@ -36,9 +36,7 @@ async def check_webhook(live: Slot[Fanout] | None, submission: Submission) -> No
         raise InvalidInput(f"webhook {message}", field="webhook") from exc
 
 
-async def store_options(
-    tx: Executor, live: Slot[Fanout] | None, row: Row, sub: Submission
-) -> Row:
+async def store_options(tx: Executor, live: Slot[Fanout] | None, row: Row, sub: Submission) -> Row:
     """Write the task's metadata and webhook (a one-off subscriber); the updated row."""
     if sub.metadata is None and sub.webhook is None:
         return row

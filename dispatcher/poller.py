@@ -23,13 +23,13 @@ import asyncio
 import logging
 from typing import Any
 
-from dispatcher.backoff import backoff_s, jittered_s, retry_delay_s
-from dispatcher.context import Dispatch
+from dispatcher.dispatch import Dispatch
 from dispatcher.providers.base import ProviderError, ProviderRejected
 from receiver.clock import now_ms
 from receiver.db import Row
-from receiver.provider_results.common import as_dict
 from receiver.provider_state import ProviderState
+from receiver.providers.common import as_dict
+from receiver.retry import backoff_s, jittered_s, retry_delay_s
 from receiver.store.completion import Outcome, record_completion
 from receiver.store.polling import (
     claim_due_polls,

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from dispatcher.context import Dispatch
-from dispatcher.service import submit
+from dispatcher.dispatch import Dispatch
+from dispatcher.submit import submit
 from dispatcher.submitter import Submitter
 from receiver.errors import BadRequest
 from receiver.jsondepth import loads_bounded

@@ -18,13 +18,13 @@ import asyncio
 import logging
 from typing import Any
 
-from dispatcher.backoff import after_estimate_s, jittered_s, retry_delay_s
-from dispatcher.context import Dispatch
+from dispatcher.dispatch import Dispatch
 from dispatcher.providers.base import ProviderError, ProviderRejected, Submitted
 from receiver.callback_tokens import new_token
 from receiver.clock import now_ms
 from receiver.db import Row
 from receiver.errors import InvalidInput
+from receiver.retry import after_estimate_s, jittered_s, retry_delay_s
 from receiver.store.completion import Outcome, record_completion
 from receiver.store.jsonutil import loads
 from receiver.store.lifecycle import task_started

@@ -21,7 +21,7 @@ import httpx
 from dispatcher.providers.base import ProviderError
 from dispatcher.providers.http import request_json
 from receiver.errors import InvalidInput
-from receiver.provider_results.common import as_dict, is_url
+from receiver.providers.common import as_dict, is_url
 from receiver.settings import ProviderSettings
 
 UPLOAD_PATH = "/api/file-stream-upload"

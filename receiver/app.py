@@ -17,7 +17,7 @@ from receiver.cost_meter import CostMeter
 from receiver.db import Database, migrate, open_database
 from receiver.responses import EXCEPTION_HANDLERS
 from receiver.routes import admin_read, health, metrics, tick
-from receiver.runtime import Plugin, Runtime
+from receiver.runtime import Part, Runtime
 from receiver.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def create_app(
     settings: Settings,
-    plugins: Sequence[Plugin] = (),
+    parts: Sequence[Part] = (),
     *,
     db: Database | None = None,
 ) -> Starlette:
@@ -40,13 +40,13 @@ def create_app(
         *tick.routes(),
         *openapi.routes(),
     ]
-    for plugin in plugins:
-        routes.extend(plugin.routes())
+    for part in parts:
+        routes.extend(part.routes())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            runtime = await _start(settings, plugins, db, stack)
+            runtime = await _start(settings, parts, db, stack)
             app.state.runtime = runtime
             yield
             log.info("shutting down: stopping workers")
@@ -65,12 +65,12 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
-    app.state.parts = tuple(plugins)  # for inspection (tests, tools); parts hold their slots
+    app.state.parts = tuple(parts)  # for inspection (tests, tools); parts hold their slots
     return app
 
 
 async def _start(
-    settings: Settings, plugins: Sequence[Plugin], db: Database | None, stack: AsyncExitStack
+    settings: Settings, parts: Sequence[Part], db: Database | None, stack: AsyncExitStack
 ) -> Runtime:
     if db is None:
         db = await open_database(settings.db)
@@ -81,8 +81,8 @@ async def _start(
     writer = runtime.group_writer()
     writer.start()
     stack.push_async_callback(writer.close)
-    for plugin in plugins:
-        await plugin.start(runtime, stack)
+    for part in parts:
+        await part.start(runtime, stack)
     if settings.workers:
         runtime.runner.start()
     return runtime

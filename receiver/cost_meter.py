@@ -12,7 +12,7 @@ from typing import Any
 
 from receiver.db import Executor, Row
 from receiver.metrics import Metrics
-from receiver.provider_results.cost import number
+from receiver.providers.cost import number
 from receiver.store.jsonutil import loads
 
 

@@ -17,8 +17,8 @@ class ProviderState:
     `{"video_urls": [...], "image_urls": [...], "character_id": ..., "character_name": ...}`
     when succeeded;
     `error` is `{"code": ..., "message": ...}` when failed. `cost` is what the provider
-    reported the task cost (`receiver.provider_results.cost`), or None; `expires_at_ms`
-    when the result's URLs stop working (`receiver.provider_results.expiry`).
+    reported the task cost (`receiver.providers.cost`), or None; `expires_at_ms`
+    when the result's URLs stop working (`receiver.providers.expiry`).
     """
 
     provider_task_id: str

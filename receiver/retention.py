@@ -83,7 +83,7 @@ async def erase(request: Request) -> Response:
     return JSONResponse(task_to_api(row))
 
 
-class RetentionPlugin:
+class RetentionPart:
     """Retention (a background worker) and erasure (an admin route)."""
 
     def routes(self) -> list[BaseRoute]:

@@ -47,7 +47,7 @@ class Runtime:
         return self.writer
 
 
-class Plugin(Protocol):
+class Part(Protocol):
     """A part of the app: routes, plus workers and services started with the app.
 
     A part gets the other parts' services as constructor arguments (`Slot`s, see

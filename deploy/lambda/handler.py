@@ -51,7 +51,7 @@ def is_tick(event: Any) -> bool:
 
 
 async def tick(max_rounds: int = DEFAULT_MAX_ROUNDS) -> dict[str, Any]:
-    """One bounded tick with the app's lifespan (database, plugins) around it."""
+    """One bounded tick with the app's lifespan (database, parts) around it."""
     async with APP.router.lifespan_context(APP):
         result = await run_tick(APP.state.runtime.runner, max_rounds=max_rounds)
     body = result.to_api()

@@ -14,7 +14,7 @@ from dispatcher.cli.common import (
     print_table,
     settings_from,
 )
-from receiver.store.audit import VERDICTS, callback_to_api, get_callback, list_callbacks
+from receiver.store.callback_audit import VERDICTS, callback_to_api, get_callback, list_callbacks
 from receiver.store.pagination import parse_limit
 
 COLUMNS = ("id", "provider", "verdict", "status_code", "reason", "provider_task_id", "received_at")

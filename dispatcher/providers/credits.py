@@ -15,7 +15,7 @@ import httpx
 
 from dispatcher.providers.base import ProviderError
 from dispatcher.providers.http import request_json
-from receiver.provider_results.cost import number
+from receiver.providers.cost import number
 from receiver.settings import ProviderSettings, Settings
 
 KIE_CREDIT_PATH = "/api/v1/chat/credit"

@@ -24,9 +24,9 @@ from dispatcher.providers.rules import (
     string,
     url,
 )
-from receiver.provider_results.common import as_dict, as_text
-from receiver.provider_results.foxapi import parse_foxapi_task
 from receiver.provider_state import ProviderState
+from receiver.providers.common import as_dict, as_text
+from receiver.providers.foxapi import parse_foxapi_task
 from receiver.settings import ProviderSettings
 
 CREATE_PATH = "/v1/videos/generations"

@@ -13,9 +13,9 @@ from dispatcher.providers.base import ProviderUnavailable, Submitted
 from dispatcher.providers.http import request_json
 from dispatcher.providers.models import schema_for
 from dispatcher.providers.rules import Field, Schema, boolean, listed, one_of, string, url
-from receiver.provider_results.common import as_dict, as_text
-from receiver.provider_results.kie import parse_kie_record
 from receiver.provider_state import ProviderState
+from receiver.providers.common import as_dict, as_text
+from receiver.providers.kie import parse_kie_record
 from receiver.settings import ProviderSettings
 
 CREATE_PATH = "/api/v1/jobs/createTask"

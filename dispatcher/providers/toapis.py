@@ -28,9 +28,9 @@ from dispatcher.providers.rules import (
     timestamps,
     url,
 )
-from receiver.provider_results.common import as_text
-from receiver.provider_results.toapis import parse_toapis_task
 from receiver.provider_state import ProviderState
+from receiver.providers.common import as_text
+from receiver.providers.toapis import parse_toapis_task
 from receiver.settings import ProviderSettings
 
 PATH = "/v1/videos/generations"

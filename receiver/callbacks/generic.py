@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from receiver.errors import BadRequest
-from receiver.provider_results.common import as_dict, as_progress, as_text, result_object, url_list
 from receiver.provider_state import ProviderState
+from receiver.providers.common import as_dict, as_progress, as_text, result_object, url_list
 from receiver.statuses import TASK_STATUSES as STATUSES
 from receiver.statuses import TERMINAL
 

@@ -16,11 +16,11 @@ from starlette.requests import Request
 from receiver.callback_tokens import hash_token, token_matches
 from receiver.callbacks.body import parse_json_object, read_limited
 from receiver.callbacks.redact import redact_bytes, redact_text
-from receiver.callbacks.sources import Source
+from receiver.callbacks.source import Source
 from receiver.db import Executor, Row
 from receiver.errors import BadRequest, NotFound
 from receiver.runtime import Runtime
-from receiver.store.audit import CallbackRecord
+from receiver.store.callback_audit import CallbackRecord
 from receiver.store.inbox import InboxItem
 from receiver.store.tasks import find_by_token_hash
 

@@ -18,17 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from receiver.callbacks.confirmer import Confirmer
-from receiver.callbacks.sources import Source
+from receiver.callbacks.source import Source
 from receiver.clock import now_ms
 from receiver.db import Executor, Row
 from receiver.pipeline import Pipeline, PipelineLimits
-from receiver.provider_results.common import as_text
-from receiver.provider_results.cost import keep_reported
 from receiver.provider_state import ProviderState
+from receiver.providers.common import as_text
+from receiver.providers.cost import keep_reported
 from receiver.retry import GiveUp, delay_for, exponential_s
 from receiver.runtime import Runtime
 from receiver.statuses import TERMINAL
-from receiver.store.audit import purge_callbacks
+from receiver.store.callback_audit import purge_callbacks
 from receiver.store.completion import Outcome, record_completion_in
 from receiver.store.inbox import (
     claim_due,

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from receiver.runtime import Runtime
-from receiver.store.audit import CallbackRecord
+from receiver.store.callback_audit import CallbackRecord
 from receiver.throttle import client_address
 
 log = logging.getLogger(__name__)

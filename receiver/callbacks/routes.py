@@ -20,17 +20,17 @@ from receiver.callbacks.audit_cap import AuditCapWorker
 from receiver.callbacks.intake import NOT_FOUND_MESSAGE, accept
 from receiver.callbacks.processor import InboxWorker
 from receiver.callbacks.refusals import refusal_allowed, throttled_response
-from receiver.callbacks.sources import Source
+from receiver.callbacks.source import Source
 from receiver.errors import NotFound, StoreError, TaskhookError, VerificationFailed
 from receiver.runtime import Runtime
 from receiver.slot import Slot, bind
-from receiver.store.audit import (
+from receiver.store.audit_summary import ROW_MAX_BYTES
+from receiver.store.callback_audit import (
     CallbackRecord,
     accepted_audit_insert,
     audit_insert,
     redact_headers,
 )
-from receiver.store.audit_summary import ROW_MAX_BYTES
 from receiver.store.inbox import InboxItem, inbox_insert, new_inbox_id
 
 log = logging.getLogger(__name__)

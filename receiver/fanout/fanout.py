@@ -1,6 +1,6 @@
 """`Fanout`: the fan-out's live services (guard, subscriptions, worker, client).
 
-Filled by `FanoutPlugin.start()` and handed, through a `Slot[Fanout]`, to the
+Filled by `FanoutPart.start()` and handed, through a `Slot[Fanout]`, to the
 subscriber and delivery routes, the dashboard and the dispatcher's per-task webhooks.
 """
 

@@ -40,7 +40,7 @@ class Outcome:
     source: str
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
-    cost: dict[str, Any] | None = None  # what the provider reported (provider_results.cost)
+    cost: dict[str, Any] | None = None  # what the provider reported (receiver.providers.cost)
     expires_at_ms: int | None = None  # when the result's URLs stop working
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from dispatcher.plugin import DispatchPlugin
+from dispatcher.dispatch_part import DispatchPart
 from receiver.app import create_app
 from receiver.db import Database
 from receiver.runtime import Runtime
@@ -49,7 +49,7 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     adapter = adapter or FakeAdapter()
     app = create_app(
-        settings.replace(workers=False), [DispatchPlugin({adapter.name: adapter})], db=db
+        settings.replace(workers=False), [DispatchPart({adapter.name: adapter})], db=db
     )
     async with app_client(app) as client:
         yield Harness(client, app.state.runtime, adapter)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from receiver.provider_results import parse_foxapi_task, parse_kie_callback, parse_toapis_task
-from receiver.provider_results.cost import keep_reported
+from receiver.providers import parse_foxapi_task, parse_kie_callback, parse_toapis_task
+from receiver.providers.cost import keep_reported
 from receiver.settings import Settings
 from tests.dispatcher.emulated import emulator, events_of, finished, submit, taskhook
 from tests.dispatcher.test_cli_submit import run_cli

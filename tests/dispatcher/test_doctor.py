@@ -12,7 +12,7 @@ from dispatcher.doctor import run_checks
 from dispatcher.emulator.app import create_emulator_app
 from dispatcher.emulator.config import EmulatorConfig
 from receiver.app import create_app
-from receiver.callbacks.plugin import CallbacksPlugin
+from receiver.callbacks.callbacks_part import CallbacksPart
 from receiver.settings import ProviderSettings, Settings
 from tests.support import ADMIN_TOKEN, SECRET_KEY, live_server
 
@@ -27,7 +27,7 @@ async def test_a_healthy_deployment_passes_and_a_broken_one_says_what_to_do(
     db = str(tmp_path / "taskhook.db")
     emulator = create_emulator_app(EmulatorConfig(api_key="right-key"))
     base = Settings(db=db, admin_token=ADMIN_TOKEN, secret_key=SECRET_KEY, workers=False)
-    app = create_app(base, [CallbacksPlugin()])
+    app = create_app(base, [CallbacksPart()])
     async with live_server(emulator) as emu, live_server(app) as public:
         await app.state.runtime.db.execute(
             "INSERT INTO subscribers (id, url, kind, filter, enabled, disabled_reason, "

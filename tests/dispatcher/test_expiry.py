@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from receiver.provider_results import parse_foxapi_task, parse_kie_record, parse_toapis_task
+from receiver.providers import parse_foxapi_task, parse_kie_record, parse_toapis_task
 from receiver.settings import Settings
 from tests.dispatcher.emulated import emulator, events_of, finished, submit, taskhook
 from tests.dispatcher.test_emulator import emulator as emulator_client

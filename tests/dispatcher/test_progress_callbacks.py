@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from receiver.provider_results import parse_kie_callback
+from receiver.providers import parse_kie_callback
 from receiver.settings import Settings
 from tests.dispatcher.emulated import (
     emulator,

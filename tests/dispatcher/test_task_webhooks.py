@@ -11,10 +11,10 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from dispatcher.plugin import DispatchPlugin
+from dispatcher.dispatch_part import DispatchPart
 from receiver.app import create_app
 from receiver.fanout.fanout import Fanout
-from receiver.fanout.plugin import FanoutPlugin
+from receiver.fanout.fanout_part import FanoutPart
 from receiver.fanout.task_webhooks import current_secrets, rotate
 from receiver.provider_state import ProviderState
 from receiver.settings import Settings
@@ -35,8 +35,8 @@ class FullHarness(Harness):
 
 @asynccontextmanager
 async def full(settings: Settings, adapter: FakeAdapter) -> AsyncIterator[FullHarness]:
-    fanout = FanoutPlugin()
-    dispatch = DispatchPlugin({adapter.name: adapter}, fanout=fanout.fanout)
+    fanout = FanoutPart()
+    dispatch = DispatchPart({adapter.name: adapter}, fanout=fanout.fanout)
     app = create_app(settings.replace(**FAST, **FANOUT), [dispatch, fanout])
     async with app_client(app) as client:
         yield FullHarness(client, app.state.runtime, adapter, fanout.fanout.get())

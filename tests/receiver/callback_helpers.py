@@ -1,4 +1,4 @@
-"""Helpers for callback tests: an app with the callbacks plugin, tasks, and signed posts.
+"""Helpers for callback tests: an app with the callbacks part, tasks, and signed posts.
 
 Signatures are made here with the test's own hmac/base64 calls, never production code.
 """
@@ -18,12 +18,12 @@ import httpx
 
 from receiver.app import create_app
 from receiver.callback_tokens import new_token
+from receiver.callbacks.callbacks_part import CallbacksPart
 from receiver.callbacks.confirmer import Confirmer
-from receiver.callbacks.plugin import CallbacksPlugin
 from receiver.callbacks.processor import InboxOptions
 from receiver.db import Executor, Row
 from receiver.provider_state import ProviderState
-from receiver.runtime import Plugin, Runtime
+from receiver.runtime import Part, Runtime
 from receiver.settings import Settings
 from receiver.store.tasks import NewTask, insert_task
 from tests.support import app_client
@@ -51,12 +51,12 @@ class FakeConfirmer:
 @asynccontextmanager
 async def running(
     settings: Settings,
-    *extra: Plugin,
+    *extra: Part,
     options: InboxOptions = FAST,
     confirmer: Confirmer | None = None,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
-    """The app (callbacks plugin + `extra`) in-process; yields a client and its runtime."""
-    app = create_app(settings, [CallbacksPlugin(options, confirmer=confirmer), *extra])
+    """The app (callbacks part + `extra`) in-process; yields a client and its runtime."""
+    app = create_app(settings, [CallbacksPart(options, confirmer=confirmer), *extra])
     async with app_client(app) as client:
         yield client, app.state.runtime
 

@@ -1,6 +1,6 @@
 """A delivery process for the crash test: `python -m tests.receiver.fanout_child DB_URL`.
 
-Runs the app's lifespan (fan-out plugin + worker runner) until killed.
+Runs the app's lifespan (fan-out part + worker runner) until killed.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import asyncio
 import sys
 
 from receiver.app import create_app
-from receiver.fanout.plugin import FanoutPlugin
+from receiver.fanout.fanout_part import FanoutPart
 from receiver.settings import Settings
 from tests.support import SECRET_KEY
 
@@ -23,7 +23,7 @@ async def main(db_url: str) -> None:
         delivery_lease_s=1.0,
         delivery_retry_schedule_s=(0.0, 0.05, 0.1, 0.2, 0.5, 1.0),
     )
-    app = create_app(settings, [FanoutPlugin()])
+    app = create_app(settings, [FanoutPart()])
     async with app.router.lifespan_context(app):
         print("ready", flush=True)
         await asyncio.Event().wait()

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from receiver.db import Database
 from receiver.fanout import fanout as live_fanout
 from receiver.fanout.fanout import delivery_client, guard_from
-from receiver.fanout.plugin import FanoutPlugin
+from receiver.fanout.fanout_part import FanoutPart
 from receiver.fanout.sinks import Sink, build_sinks, close_sinks
 from receiver.fanout.ssrf import Resolver, system_resolver
 from receiver.fanout.subscriptions import Subscriptions
@@ -118,7 +118,7 @@ async def fanout(
     sinks: Mapping[str, Sink] | None = None,
     **worker_args: Any,
 ) -> AsyncIterator[Fanout]:
-    """Build the fan-out pieces the way the plugin does."""
+    """Build the fan-out pieces the way the fan-out part does."""
     guard = guard_from(settings, resolver)
     client = delivery_client(guard, settings.delivery_timeout_s)
     subs = Subscriptions.from_settings(db, settings, guard)
@@ -157,6 +157,6 @@ async def delivery_states(db: Database) -> list[str]:
 
 
 def fanout_of(app: Starlette) -> live_fanout.Fanout:
-    """The running fan-out of an app built with a FanoutPlugin (started by its lifespan)."""
-    part = next(p for p in app.state.parts if isinstance(p, FanoutPlugin))
+    """The running fan-out of an app built with a FanoutPart (started by its lifespan)."""
+    part = next(p for p in app.state.parts if isinstance(p, FanoutPart))
     return part.fanout.get()

@@ -16,8 +16,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from receiver.app import create_app
-from receiver.fanout.plugin import FanoutPlugin
-from receiver.media.plugin import MediaPlugin
+from receiver.fanout.fanout_part import FanoutPart
+from receiver.media.media_part import MediaPart
 from receiver.runtime import Runtime
 from receiver.settings import Settings
 from receiver.store import Outcome, record_completion
@@ -103,7 +103,7 @@ def media_settings(settings: Settings, tmp_path: Any, **changes: Any) -> Setting
 @asynccontextmanager
 async def media_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     """The receiver with fan-out and the archive, in-process; yields (client, runtime)."""
-    app = create_app(settings, [FanoutPlugin(), MediaPlugin()])
+    app = create_app(settings, [FanoutPart(), MediaPart()])
     async with app_client(app) as client:
         yield client, app.state.runtime
 

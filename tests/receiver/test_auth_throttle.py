@@ -6,7 +6,7 @@ import pytest
 from starlette.applications import Starlette
 
 from receiver.app import create_app
-from receiver.dashboard.plugin import DashboardPlugin
+from receiver.dashboard.dashboard_part import DashboardPart
 from receiver.errors import ConfigError
 from receiver.settings import RateLimit, Settings
 from receiver.throttle import AddressThrottle
@@ -15,7 +15,7 @@ from tests.support import ADMIN_TOKEN, app_client
 
 def _app(settings: Settings) -> Starlette:
     limited = settings.replace(auth_failure_limit=RateLimit(5, 3600.0))
-    return create_app(limited, [DashboardPlugin()])
+    return create_app(limited, [DashboardPart()])
 
 
 async def test_wrong_bearer_tokens_lock_the_address_out(

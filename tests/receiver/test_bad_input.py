@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 
 from dispatcher.compose import build_app
 from receiver.app import create_app
-from receiver.callbacks.plugin import CallbacksPlugin
+from receiver.callbacks.callbacks_part import CallbacksPart
 from receiver.settings import Settings
 from tests.asgi_raw import raw_request
 from tests.receiver.callback_helpers import FAST, KIE_KEY, add_task, count, kie_body, running
@@ -21,7 +21,7 @@ LIST_ROUTES = ["/api/tasks", "/api/events", "/api/callbacks", "/api/subscribers"
 
 
 def _callbacks_app(settings: Settings) -> Starlette:
-    return create_app(settings, [CallbacksPlugin(FAST)])
+    return create_app(settings, [CallbacksPart(FAST)])
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -68,7 +68,7 @@ async def test_a_body_that_never_arrives_is_408_and_audited(settings: Settings) 
         assert row is not None and row["verdict"] == "timeout"
         auth = [(b"authorization", f"Bearer {ADMIN_TOKEN}".encode())]
         sent = await raw_request(app, "/api/subscribers", [part], hang=True, headers=auth)
-        assert sent[0]["status"] in (404, 408)  # no fan-out plugin here: 404 before reading
+        assert sent[0]["status"] in (404, 408)  # no fan-out part here: 404 before reading
 
 
 @pytest.mark.parametrize("header", ["x-webhook-timestamp", "webhook-timestamp"])

@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from receiver.app import create_app
-from receiver.callbacks.plugin import CallbacksPlugin
+from receiver.callbacks.callbacks_part import CallbacksPart
 from receiver.settings import RateLimit, Settings
 from tests.asgi_raw import raw_request, split_body
 from tests.receiver.callback_helpers import FAST, KIE_KEY, add_task, count, running
@@ -94,7 +94,7 @@ def test_clients_vanishing_mid_body_never_500_and_are_audited(
 ) -> None:
     cfg = settings.replace(kie_webhook_key=KIE_KEY, workers=False,
                            callback_refusal_limit=UNTHROTTLED)  # fmt: skip
-    app = create_app(cfg, [CallbacksPlugin(FAST)])
+    app = create_app(cfg, [CallbacksPart(FAST)])
     loop = asyncio.new_event_loop()
     manager = app_client(app)
     loop.run_until_complete(manager.__aenter__())

@@ -11,10 +11,10 @@ from starlette.applications import Starlette
 
 from receiver.app import create_app
 from receiver.clock import now_ms
-from receiver.dashboard.plugin import DashboardPlugin
+from receiver.dashboard.dashboard_part import DashboardPart
 from receiver.dashboard.session import COOKIE_NAME, new_cookie_value
 from receiver.db import Database
-from receiver.fanout import FanoutPlugin
+from receiver.fanout.fanout_part import FanoutPart
 from receiver.settings import Settings
 from tests.receiver.dashboard_seed import (
     XSS,
@@ -31,7 +31,7 @@ PAGES = ("/ui/", "/ui/tasks", "/ui/events", "/ui/subscribers", "/ui/callbacks")
 
 
 def dashboard_app(settings: Settings) -> Starlette:
-    return create_app(settings, [DashboardPlugin()])
+    return create_app(settings, [DashboardPart()])
 
 
 @asynccontextmanager
@@ -187,7 +187,7 @@ async def test_pause_and_resume_restart_the_failing_clock_like_the_api(
     settings: Settings, via: str
 ) -> None:
     """Both paths apply the same rule: pausing or resuming forgets when failures began."""
-    app = create_app(settings, [DashboardPlugin(), FanoutPlugin()])
+    app = create_app(settings, [DashboardPart(), FanoutPart()])
     async with app_client(app) as client:
         login = await client.post("/ui/login", data={"token": ADMIN_TOKEN})
         assert login.status_code == 303

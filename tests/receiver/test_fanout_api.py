@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 
 from receiver.app import create_app
-from receiver.fanout.plugin import FanoutPlugin
+from receiver.fanout.fanout_part import FanoutPart
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
 from tests.receiver.fanout_support import Recorder, complete, fast_settings
@@ -35,7 +35,7 @@ async def test_secrets_are_shown_once_encrypted_and_never_logged(
     caplog.set_level(logging.DEBUG)
     settings = fast_settings(settings)
     recorder = Recorder(lambda n, _r: Response("no", 500) if n == 0 else Response())
-    app = create_app(settings, [FanoutPlugin()])
+    app = create_app(settings, [FanoutPart()])
     async with live_server(recorder.app()) as base, app_client(app) as client:
         made = await client.post("/api/subscribers", json={"url": f"{base}/hook"})
         assert made.status_code == 201
@@ -92,7 +92,7 @@ async def test_bad_subscribers_are_422_naming_the_field(
     settings: Settings, payload: dict[str, object], field: str, hint: str
 ) -> None:
     strict = settings.replace(allow_http_subscribers=False, allow_private_subscribers=False)
-    async with app_client(create_app(strict, [FanoutPlugin()])) as client:
+    async with app_client(create_app(strict, [FanoutPart()])) as client:
         answer = await client.post("/api/subscribers", json=payload)
     assert answer.status_code == 422, answer.text
     error = answer.json()["error"]
@@ -102,7 +102,7 @@ async def test_bad_subscribers_are_422_naming_the_field(
 async def test_manage_subscribers_and_deliveries(settings: Settings) -> None:
     settings = fast_settings(settings)
     recorder = Recorder(lambda _n, _r: Response("down", 500))
-    app = create_app(settings, [FanoutPlugin()])
+    app = create_app(settings, [FanoutPart()])
     async with live_server(recorder.app()) as base, app_client(app) as client:
         sub = (await client.post("/api/subscribers", json={
             "url": f"{base}/hook", "filter": {"provider": "kie", "model": ["sora-2*"]},
@@ -148,7 +148,7 @@ async def test_replay_dead_requeues_after_the_subscriber_recovers(settings: Sett
     settings = fast_settings(settings)
     healthy = {"now": False}
     recorder = Recorder(lambda _n, _r: Response() if healthy["now"] else Response("x", 503))
-    app = create_app(settings, [FanoutPlugin()])
+    app = create_app(settings, [FanoutPart()])
     async with live_server(recorder.app()) as base, app_client(app) as client:
         await client.post("/api/subscribers", json={"url": f"{base}/hook"})
         events = [await complete(app.state.runtime.db) for _ in range(2)]

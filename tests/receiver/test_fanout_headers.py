@@ -6,7 +6,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from receiver.app import create_app
-from receiver.fanout.plugin import FanoutPlugin
+from receiver.fanout.fanout_part import FanoutPart
 from receiver.settings import Settings
 from tests.receiver.fanout_support import Recorder, complete, fanout_of, fast_settings
 from tests.support import app_client, live_server
@@ -16,7 +16,7 @@ API_KEY = "sk-live-very-secret-value"
 
 async def test_headers_are_sent_stored_encrypted_and_shown_redacted(settings: Settings) -> None:
     recorder = Recorder()
-    app = create_app(fast_settings(settings), [FanoutPlugin()])
+    app = create_app(fast_settings(settings), [FanoutPart()])
     async with live_server(recorder.app()) as base, app_client(app) as client:
         made = await client.post("/api/subscribers", json={
             "url": f"{base}/hook", "headers": {"X-Api-Key": API_KEY, "X-Tenant": "acme"},
@@ -59,7 +59,7 @@ async def test_headers_are_sent_stored_encrypted_and_shown_redacted(settings: Se
     ],
 )
 async def test_bad_headers_are_refused(settings: Settings, headers: object, says: str) -> None:
-    app = create_app(fast_settings(settings), [FanoutPlugin()])
+    app = create_app(fast_settings(settings), [FanoutPart()])
     async with app_client(app) as client:
         answer = await client.post(
             "/api/subscribers", json={"url": "https://example.com/h", "headers": headers}
@@ -70,7 +70,7 @@ async def test_bad_headers_are_refused(settings: Settings, headers: object, says
 
 
 async def test_chat_subscribers_take_no_headers(settings: Settings) -> None:
-    app = create_app(fast_settings(settings), [FanoutPlugin()])
+    app = create_app(fast_settings(settings), [FanoutPart()])
     async with app_client(app) as client:
         answer = await client.post("/api/subscribers", json={
             "url": "https://hooks.slack.com/services/T/B/X", "kind": "slack",

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from dispatcher.cli.main import run
 from receiver.app import create_app
 from receiver.dashboard.collaborators import Collaborators
-from receiver.dashboard.plugin import DashboardPlugin
-from receiver.fanout.plugin import FanoutPlugin
+from receiver.dashboard.dashboard_part import DashboardPart
+from receiver.fanout.fanout_part import FanoutPart
 from receiver.settings import Settings
 from tests.receiver.callback_helpers import count
 from tests.receiver.fanout_support import Recorder, fast_settings
@@ -23,7 +23,7 @@ from tests.support import ADMIN_TOKEN, app_client, live_server
 async def test_api_sends_a_signed_test_event_and_reports_the_answer(settings: Settings) -> None:
     recorder = Recorder(lambda n, _r: Response("hello from the hook") if n == 0 else
                         Response("nope, go away", 401))  # fmt: skip
-    app = create_app(fast_settings(settings), [FanoutPlugin()])
+    app = create_app(fast_settings(settings), [FanoutPart()])
     async with live_server(recorder.app()) as base, app_client(app) as client:
         sub = (await client.post("/api/subscribers", json={
             "url": f"{base}/hook", "headers": {"X-Api-Key": "k1"},
@@ -49,7 +49,7 @@ async def test_api_sends_a_signed_test_event_and_reports_the_answer(settings: Se
 
 
 async def test_unreachable_endpoint_is_reported_not_raised(settings: Settings) -> None:
-    app = create_app(fast_settings(settings), [FanoutPlugin()])
+    app = create_app(fast_settings(settings), [FanoutPart()])
     async with app_client(app) as client:
         sub = (await client.post("/api/subscribers", json={"url": "http://127.0.0.1:9/x"})).json()
         body = (await client.post(f"/api/subscribers/{sub['id']}/test")).json()
@@ -79,8 +79,8 @@ async def test_cli_test_exit_codes(
 
 async def test_dashboard_button(settings: Settings) -> None:
     recorder = Recorder()
-    fanout = FanoutPlugin()
-    dashboard = DashboardPlugin(Collaborators(fanout=fanout.fanout))
+    fanout = FanoutPart()
+    dashboard = DashboardPart(Collaborators(fanout=fanout.fanout))
     app = create_app(fast_settings(settings), [dashboard, fanout])
     async with live_server(recorder.app()) as base, app_client(app, token=None) as client:
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -13,7 +13,7 @@ import pytest
 from receiver.app import create_app
 from receiver.db import Database
 from receiver.errors import InvalidInput
-from receiver.fanout.plugin import FanoutPlugin
+from receiver.fanout.fanout_part import FanoutPart
 from receiver.fanout.sinks.amqp import AmqpSink
 from receiver.fanout.sinks.base import Target
 from receiver.fanout.sinks.broker_url import redact_credentials, scrub
@@ -163,7 +163,7 @@ BAD_URLS = [
 async def test_bad_urls_are_refused_with_422_naming_the_field(
     kind: str, url: str, says: str, settings: Settings
 ) -> None:
-    app = create_app(settings, [FanoutPlugin()])
+    app = create_app(settings, [FanoutPart()])
     async with app_client(app) as client:
         answer = await client.post("/api/subscribers", json={"url": url, "kind": kind})
     assert answer.status_code == 422, answer.text
@@ -181,10 +181,10 @@ async def test_the_ssrf_guard_and_plaintext_rule_apply_to_brokers(
            "amqp": f"amqp://guest:guest@127.0.0.1:{port}/"}[kind]  # fmt: skip
     strict = settings.replace(allow_private_subscribers=False)
     plain = settings.replace(allow_http_subscribers=False)
-    async with app_client(create_app(strict, [FanoutPlugin()])) as client:
+    async with app_client(create_app(strict, [FanoutPart()])) as client:
         answer = await client.post("/api/subscribers", json={"url": url, "kind": kind})
         assert answer.status_code == 422 and "loopback" in answer.json()["error"]["message"]
-    async with app_client(create_app(plain, [FanoutPlugin()])) as client:
+    async with app_client(create_app(plain, [FanoutPart()])) as client:
         answer = await client.post("/api/subscribers", json={"url": url, "kind": kind})
         assert answer.status_code == 422 and "unencrypted" in answer.json()["error"]["message"]
 
@@ -195,7 +195,7 @@ async def test_credentials_are_encrypted_and_redacted_in_the_api(
     await require("redis")
     settings = fast_settings(settings)
     url = f"redis://default:{SECRET_PW}@{HOST}:{BROKERS['redis']}/0?stream={unique('th.')}"
-    app = create_app(settings, [FanoutPlugin()])
+    app = create_app(settings, [FanoutPart()])
     async with app_client(app) as client:
         made = await client.post("/api/subscribers", json={"url": url, "kind": "redis"})
         assert made.status_code == 201, made.text
@@ -266,13 +266,13 @@ async def test_the_dashboard_shows_a_queue_subscriber_with_its_password_redacted
     settings: Settings,
 ) -> None:
     from receiver.dashboard.collaborators import Collaborators
-    from receiver.dashboard.plugin import DashboardPlugin
+    from receiver.dashboard.dashboard_part import DashboardPart
     from tests.support import ADMIN_TOKEN
 
     await require("redis")
     url = f"redis://default:{SECRET_PW}@{HOST}:{BROKERS['redis']}/0?stream={unique('th.')}"
-    fanout = FanoutPlugin()
-    app = create_app(settings, [fanout, DashboardPlugin(Collaborators(fanout=fanout.fanout))])
+    fanout = FanoutPart()
+    app = create_app(settings, [fanout, DashboardPart(Collaborators(fanout=fanout.fanout))])
     async with app_client(app, token=None) as client:
         bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         made = await client.post("/api/subscribers", json={"url": url, "kind": "redis"},

@@ -275,14 +275,14 @@ def _followup_or_released(runtime: Runtime) -> Any:
 async def test_dashboard_plays_the_archived_copy(settings: Settings, tmp_path: Any) -> None:
     from receiver.app import create_app
     from receiver.dashboard.collaborators import Collaborators
-    from receiver.dashboard.plugin import DashboardPlugin
-    from receiver.fanout.plugin import FanoutPlugin
-    from receiver.media.plugin import MediaPlugin
+    from receiver.dashboard.dashboard_part import DashboardPart
+    from receiver.fanout.fanout_part import FanoutPart
+    from receiver.media.media_part import MediaPart
     from tests.support import ADMIN_TOKEN, app_client
 
     files = FileServer(sizes={"clip.mp4": 1500})
-    fanout, media = FanoutPlugin(), MediaPlugin()
-    dashboard = DashboardPlugin(Collaborators(media=media.archive, fanout=fanout.fanout))
+    fanout, media = FanoutPart(), MediaPart()
+    dashboard = DashboardPart(Collaborators(media=media.archive, fanout=fanout.fanout))
     app = create_app(media_settings(settings, tmp_path), [dashboard, fanout, media])
     async with live_server(files.app()) as src, app_client(app, token=None) as client:
         runtime = app.state.runtime

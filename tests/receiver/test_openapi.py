@@ -12,9 +12,8 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 from starlette.applications import Starlette
 
-from dispatcher.compose import build_app, plugins
+from dispatcher.compose import build_app, parts
 from receiver.app import create_app
-from receiver.fanout.plugin import FanoutPlugin
 from receiver.openapi import OPERATIONS, api_routes
 from receiver.settings import ProviderSettings, Settings
 from tests.support import ADMIN_TOKEN, SECRET_KEY, app_client, live_server
@@ -37,9 +36,7 @@ async def _local_only(_host: str, _port: int) -> list[str]:
 def _app(tmp_path: Path) -> Starlette:
     """The full app, with subscriber host names resolving to loopback (no DNS)."""
     settings = _settings(tmp_path)
-    parts = [FanoutPlugin(_local_only) if isinstance(p, FanoutPlugin) else p
-             for p in plugins(settings)]  # fmt: skip
-    return create_app(settings, parts)
+    return create_app(settings, parts(settings, resolver=_local_only))
 
 
 async def test_every_api_route_is_described_and_nothing_else(tmp_path: Path) -> None:

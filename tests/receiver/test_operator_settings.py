@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from receiver.errors import ConfigError
-from receiver.fanout.plugin import FanoutPlugin
+from receiver.fanout.fanout_part import FanoutPart
 from receiver.settings import DEFAULT_RETRY_SCHEDULE_S, Settings
 from tests.receiver.fanout_support import fanout_of
 from tests.support import SECRET_KEY, app_client
@@ -62,7 +62,7 @@ async def test_delivery_concurrency_reaches_the_worker(settings: Settings) -> No
     from receiver.app import create_app
 
     tuned = settings.replace(delivery_concurrency=3, workers=False, secret_key=SECRET_KEY)
-    app = create_app(tuned, [FanoutPlugin()])
+    app = create_app(tuned, [FanoutPart()])
     async with app_client(app):
         worker = fanout_of(app).worker
         assert worker.batch_size == 3

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from receiver.provider_results import (
+from receiver.providers import (
     kie_callback_task_id,
     parse_foxapi_task,
     parse_kie_callback,

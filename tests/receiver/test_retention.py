@@ -14,7 +14,7 @@ from receiver.app import create_app
 from receiver.clock import now_ms
 from receiver.db import Database
 from receiver.metrics import Metrics
-from receiver.retention import RetentionPlugin, RetentionWorker
+from receiver.retention import RetentionPart, RetentionWorker
 from receiver.settings import Settings
 from receiver.store import Outcome, record_completion
 from receiver.store.events import emit_event
@@ -109,7 +109,7 @@ async def test_zero_days_keeps_everything(db: Database) -> None:
 
 
 async def test_erase_keeps_an_anonymous_tombstone(settings: Settings) -> None:
-    app = create_app(settings.replace(workers=False), [RetentionPlugin()])
+    app = create_app(settings.replace(workers=False), [RetentionPart()])
     async with app_client(app) as client:
         db = app.state.runtime.db
         task_id, event_id = await _finished(db)

@@ -35,7 +35,7 @@ class Stage:
 
 @dataclass
 class Pipeline:
-    """A plugin whose first worker consumes what the second produces (worst order for a tick)."""
+    """A part whose first worker consumes what the second produces (worst order for a tick)."""
 
     due: list[int] = field(default_factory=lambda: [1, 2, 3])
     ready: list[int] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""`DashboardPlugin`: mounts the dashboard at `/ui` behind its session guard."""
+"""`DashboardPart`: mounts the dashboard at `/ui` behind its session guard."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ async def _to_overview(request: Request) -> Response:
     return RedirectResponse("/ui/", status_code=307)
 
 
-class DashboardPlugin:
+class DashboardPart:
     """The web dashboard: server-rendered pages reading the store, no workers of its own.
 
     `links`: the other parts' slots whose services the pages show (credits, media,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from receiver.provider_results.common import (
+from receiver.callbacks.source import Source
+from receiver.provider_state import ProviderState
+from receiver.providers.common import (
     as_dict,
     as_progress,
     as_text,
@@ -15,10 +17,10 @@ from receiver.provider_results.common import (
     unwrap,
     url_list,
 )
-from receiver.provider_results.cost import cost_object, numeric_units
-from receiver.provider_results.expiry import expires_at_ms
-from receiver.provider_results.media import split_media
-from receiver.provider_state import ProviderState
+from receiver.providers.cost import cost_object, numeric_units
+from receiver.providers.expiry import expires_at_ms
+from receiver.providers.media import split_media
+from receiver.settings import Settings
 
 # foxapi `status` -> taskhook status. Anything else is read as still running.
 STATUSES = {
@@ -63,3 +65,18 @@ def _result(task: Mapping[str, Any]) -> dict[str, Any]:
     name = as_text(first.get("name")) or as_text(first.get("character_name"))
     videos, images = split_media(urls)
     return result_object(videos, character_id, name if character_id else None, images)
+
+
+def _foxapi_task_id(body: Mapping[str, Any]) -> str | None:
+    return parse_foxapi_task(body).provider_task_id or None
+
+
+def callback_source(settings: Settings) -> Source:
+    """foxapi's callbacks: unsigned, so accepted only on the per-task token route."""
+    return Source(
+        name="foxapi",
+        task_id_field="id",
+        find_task_id=_foxapi_task_id,
+        parse=parse_foxapi_task,
+        unverifiable_reason="foxapi callbacks are unsigned: only the per-task URL accepts them",
+    )

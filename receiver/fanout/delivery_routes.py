@@ -9,9 +9,9 @@ from starlette.routing import BaseRoute, Route
 from receiver.clock import parse_time
 from receiver.errors import InvalidInput
 from receiver.fanout.fanout import Fanout
+from receiver.fanout.subscriber_routes import json_body
 from receiver.known_fields import reject_unknown_fields
 from receiver.routes.params import filters, page_args, page_response
-from receiver.routes.subscribers import json_body
 from receiver.runtime import Runtime
 from receiver.slot import Slot, bind
 from receiver.store.deliveries import (

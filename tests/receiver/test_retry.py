@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from dispatcher.backoff import after_estimate_s, backoff_s, exponential_s, retry_delay_s
+from receiver.retry import after_estimate_s, backoff_s, exponential_s, retry_delay_s
 
 
 def test_exponential_doubles_from_min_and_stops_at_max() -> None:

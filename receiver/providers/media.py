@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from receiver.provider_results.common import is_url, unique
+from receiver.providers.common import is_url, unique
 
 IMAGE_KEY_WORDS = ("picture", "thumbnail", "thumb", "cover", "poster", "avatar", "image",
                    "photo", "preview", "icon")  # fmt: skip

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.context import Dispatch
+from dispatcher.dispatch import Dispatch
 from dispatcher.per_task import check_webhook, store_options
 from dispatcher.submission import Submission, parse_submission
 from dispatcher.submitter import SEND_LEASE_S, Submitter

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from receiver.provider_results.common import (
+from receiver.provider_state import ProviderState
+from receiver.providers.common import (
     as_dict,
     as_progress,
     as_text,
@@ -13,10 +14,9 @@ from receiver.provider_results.common import (
     result_object,
     unwrap,
 )
-from receiver.provider_results.cost import cost_object, number, numeric_units, span_s
-from receiver.provider_results.expiry import expires_at_ms
-from receiver.provider_results.media import split_media
-from receiver.provider_state import ProviderState
+from receiver.providers.cost import cost_object, number, numeric_units, span_s
+from receiver.providers.expiry import expires_at_ms
+from receiver.providers.media import split_media
 
 # toapis `status` -> taskhook status. Anything else is read as still running.
 STATUSES = {

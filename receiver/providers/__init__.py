@@ -5,9 +5,9 @@ They live in the receiver so callbacks can be parsed without importing the dispa
 
 from __future__ import annotations
 
-from receiver.provider_results.foxapi import parse_foxapi_task
-from receiver.provider_results.kie import kie_callback_task_id, parse_kie_callback, parse_kie_record
-from receiver.provider_results.toapis import parse_toapis_task
+from receiver.providers.foxapi import parse_foxapi_task
+from receiver.providers.kie import kie_callback_task_id, parse_kie_callback, parse_kie_record
+from receiver.providers.toapis import parse_toapis_task
 
 __all__ = [
     "kie_callback_task_id",

@@ -1,4 +1,4 @@
-"""`FanoutPlugin`: subscriber/delivery routes, the delivery worker and its client."""
+"""`FanoutPart`: subscriber/delivery routes, the delivery worker and its client."""
 
 from __future__ import annotations
 
@@ -7,20 +7,19 @@ from contextlib import AsyncExitStack
 
 from starlette.routing import BaseRoute
 
-from receiver.fanout import logfilter
+from receiver.fanout import delivery_routes, logfilter, probe_routes, subscriber_routes
 from receiver.fanout.fanout import Fanout, delivery_client, guard_from
 from receiver.fanout.sinks import build_sinks, close_sinks
 from receiver.fanout.ssrf import Resolver, system_resolver
 from receiver.fanout.subscriptions import Subscriptions
 from receiver.fanout.worker import DeliveryWorker
-from receiver.routes import deliveries, probes, subscribers
 from receiver.runtime import Runtime
 from receiver.slot import Slot
 
 log = logging.getLogger(__name__)
 
 
-class FanoutPlugin:
+class FanoutPart:
     """Durable, signed delivery of events to webhooks, Slack, Discord and queues."""
 
     def __init__(self, resolver: Resolver = system_resolver) -> None:
@@ -30,7 +29,11 @@ class FanoutPlugin:
     def routes(self) -> list[BaseRoute]:
         """`/api/subscribers...`, `/api/deliveries...`, `/api/events/{id}/replay`."""
         live = self.fanout
-        return [*subscribers.routes(live), *deliveries.routes(live), *probes.routes(live)]
+        return [
+            *subscriber_routes.routes(live),
+            *delivery_routes.routes(live),
+            *probe_routes.routes(live),
+        ]
 
     async def start(self, runtime: Runtime, stack: AsyncExitStack) -> None:
         """Create the client and the worker (the worker only when a secret key is set)."""

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 from receiver.errors import InvalidInput, NotFound
 from receiver.routes.params import filters, page_args, page_response
 from receiver.runtime import Runtime
-from receiver.store.audit import VERDICTS, callback_to_api, get_callback, list_callbacks
+from receiver.store.callback_audit import VERDICTS, callback_to_api, get_callback, list_callbacks
 
 FILTERS = ("provider", "verdict", "task_id", "provider_task_id")
 

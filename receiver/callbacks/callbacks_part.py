@@ -1,4 +1,4 @@
-"""`CallbacksPlugin`: the callback routes, the audit list API and the inbox worker."""
+"""`CallbacksPart`: the callback routes, the audit list API and the inbox worker."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from contextlib import AsyncExitStack
 
 from starlette.routing import BaseRoute
 
+from receiver.callbacks import audit_routes
 from receiver.callbacks import routes as callback_routes
 from receiver.callbacks.audit_cap import AuditCapWorker
 from receiver.callbacks.confirmer import Confirmer
 from receiver.callbacks.processor import InboxOptions, InboxWorker
 from receiver.callbacks.routes import Receiving
 from receiver.callbacks.sources import build_sources
-from receiver.routes import callbacks_admin
 from receiver.runtime import Runtime
 from receiver.settings import PROVIDERS
 from receiver.slot import Slot
@@ -21,7 +21,7 @@ from receiver.slot import Slot
 log = logging.getLogger(__name__)
 
 
-class CallbacksPlugin:
+class CallbacksPart:
     """Receives provider callbacks durably and processes them off the request path.
 
     `confirmer` re-reads tasks whose callback bodies are not signed (the dispatcher).
@@ -36,7 +36,7 @@ class CallbacksPlugin:
 
     def routes(self) -> list[BaseRoute]:
         """`POST /callbacks/...` and `GET /api/callbacks`."""
-        return [*callback_routes.routes(self.receiving), *callbacks_admin.routes()]
+        return [*callback_routes.routes(self.receiving), *audit_routes.routes()]
 
     async def start(self, runtime: Runtime, stack: AsyncExitStack) -> None:
         """Check the configured sources and register the inbox and audit-size workers."""

@@ -1,4 +1,4 @@
-"""`DispatchPlugin`: submitting, sending, polling and chaining, as one part of the app."""
+"""`DispatchPart`: submitting, sending, polling and chaining, as one part of the app."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute
 
 from dispatcher import routes
 from dispatcher.chaining import ChainHook
-from dispatcher.context import Dispatch
+from dispatcher.dispatch import Dispatch
 from dispatcher.per_task import InheritHook
 from dispatcher.poller import Poller
 from dispatcher.providers import adapters as default_adapters
@@ -37,7 +37,7 @@ PROVIDER_CONNECT_TIMEOUT_S = 10.0
 CHILD_WAKE_DELAY_MS = 50
 
 
-class DispatchPlugin:
+class DispatchPart:
     """Routes (`POST /api/tasks`), the submitter and poller workers, chaining; it also
     confirms callbacks (a `Confirmer`) and reads providers' credits for the dashboard.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from receiver.clock import now_ms
-from receiver.provider_results.cost import number
+from receiver.providers.cost import number
 
 RESULT_LIFETIME_MS = 24 * 3600 * 1000
 

@@ -1,11 +1,14 @@
-"""kie.ai task records (recordInfo's `data`, or a callback's `data`) in taskhook's words."""
+"""kie.ai on the receiving side: its task records (recordInfo's `data`, or a callback's
+`data`) in taskhook's words, and its callback source (where the task id is, the signature)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from receiver.provider_results.common import (
+from receiver.callbacks.source import Source, Verify
+from receiver.provider_state import ProviderState
+from receiver.providers.common import (
     as_dict,
     as_progress,
     as_text,
@@ -13,10 +16,11 @@ from receiver.provider_results.common import (
     result_object,
     url_list,
 )
-from receiver.provider_results.cost import cost_object, number, numeric_units, span_s
-from receiver.provider_results.expiry import expires_at_ms
-from receiver.provider_results.media import split_media
-from receiver.provider_state import ProviderState
+from receiver.providers.cost import cost_object, number, numeric_units, span_s
+from receiver.providers.expiry import expires_at_ms
+from receiver.providers.media import split_media
+from receiver.settings import Settings
+from receiver.signatures.kie import verify_kie
 
 # kie `state` -> taskhook status. Anything else is read as still running.
 STATES = {
@@ -100,3 +104,26 @@ def _result(record: Mapping[str, Any]) -> dict[str, Any]:
     name = as_text(parsed.get("character_name")) or as_text(parsed.get("name"))
     videos, images = split_media(urls)
     return result_object(videos, character_id, name, image_urls=images)
+
+
+def callback_source(settings: Settings) -> Source:
+    """kie's callbacks: signed (taskId + timestamp only) when the webhook key is configured.
+
+    The body itself is not signed, so the inbox confirms it with a recordInfo read.
+    """
+    key = settings.kie_webhook_key
+    verify: Verify | None = None
+    if key:
+
+        def verify(headers: Mapping[str, str], _raw: bytes, task_id: str) -> None:
+            verify_kie(key, task_id, headers, tolerance_s=settings.callback_tolerance_s)
+
+    return Source(
+        name="kie",
+        task_id_field="data.taskId",
+        find_task_id=kie_callback_task_id,
+        parse=parse_kie_callback,
+        verify=verify,
+        signature_on_token_route=key is not None and key != "",
+        unverifiable_reason="kie callback without a token while TASKHOOK_KIE_WEBHOOK_KEY is unset",
+    )

@@ -38,7 +38,7 @@ def media_client(guard: UrlGuard) -> httpx.AsyncClient:
     )
 
 
-class MediaPlugin:
+class MediaPart:
     """Archives succeeded tasks' result files (TASKHOOK_MEDIA)."""
 
     def __init__(self, resolver: Resolver = system_resolver) -> None:
