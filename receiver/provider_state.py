@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from receiver.statuses import TERMINAL
@@ -34,3 +35,21 @@ class ProviderState:
     def is_final(self) -> bool:
         """True for succeeded, failed, cancelled, expired."""
         return self.status in TERMINAL
+
+    def to_json(self) -> str:
+        """The state as stored with an inbox row (without `raw`, but with its model name).
+
+        The raw record stays in the row's body; only its `model` is kept here, the one
+        field the inbox reads from it (to name an external task).
+        """
+        fields = asdict(self)
+        raw = fields.pop("raw") or {}
+        model = raw.get("model")
+        return json.dumps({**fields, "model": model if isinstance(model, str) else None})
+
+    @classmethod
+    def from_json(cls, text: str) -> ProviderState:
+        """The state `to_json()` stored."""
+        fields = json.loads(text)
+        model = fields.pop("model", None)
+        return cls(**fields, raw={"model": model} if model is not None else None)

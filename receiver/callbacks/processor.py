@@ -168,7 +168,7 @@ class InboxWorker:
         source = self._sources.get(row["provider"])
         if source is None:
             raise GiveUp(f"no callback source {row['provider']!r} is configured any more")
-        reported = source.parse(loads(row["body"]))
+        reported = _reported(source, row)
         if task is None and not row["signed"]:
             raise GiveUp("the task is unknown and the callback was not signed")
         if task is not None and task["status"] in TERMINAL:
@@ -301,3 +301,11 @@ class InboxWorker:
         inbox = await purge_processed(self._runtime.db, older_than_ms=cutoff)
         if audits or inbox:
             log.info("purged %d callback audit rows and %d inbox rows", audits, inbox)
+
+
+def _reported(source: Source, row: Row) -> ProviderState:
+    """The state the callback reported: parsed when it was received (rows stored before
+    migration 0010 have only their body, parsed now)."""
+    if row.get("state"):
+        return ProviderState.from_json(row["state"])
+    return source.parse(loads(row["body"]))

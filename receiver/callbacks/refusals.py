@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from receiver.runtime import Runtime
-from receiver.store.callback_audit import CallbackRecord
 from receiver.throttle import client_address
 
 log = logging.getLogger(__name__)
@@ -28,11 +27,9 @@ def refusal_allowed(runtime: Runtime, request: Request) -> bool:
     return runtime.throttles.callback_refusals.spend(client_address(request.client))
 
 
-def throttled_response(runtime: Runtime, request: Request, record: CallbackRecord) -> Response:
+def throttled_response(runtime: Runtime, request: Request) -> Response:
     """429 for a refused callback over its address's budget (no audit row)."""
     address = client_address(request.client)
-    record.status_code = 429
-    record.verdict = THROTTLED
     throttle = runtime.throttles.callback_refusals
     retry = throttle.retry_after_s(address)
     if throttle.first_refusal(address):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from receiver.callbacks.audit_cap import AuditCapWorker
-from receiver.callbacks.intake import NOT_FOUND_MESSAGE, accept
+from receiver.callbacks.intake import NOT_FOUND_MESSAGE, Learned, Refused, accept
 from receiver.callbacks.processor import InboxWorker
-from receiver.callbacks.refusals import refusal_allowed, throttled_response
+from receiver.callbacks.refusals import THROTTLED, refusal_allowed, throttled_response
 from receiver.callbacks.source import Source
 from receiver.errors import NotFound, StoreError, TaskhookError, VerificationFailed
 from receiver.runtime import Runtime
@@ -49,53 +49,69 @@ class Receiving:
 
 
 async def receive_callback(live: Slot[Receiving], request: Request) -> Response:
-    """Check, store and acknowledge one callback; never a 500 for any input."""
+    """Authenticate, store, acknowledge one callback; never a 500 for any input."""
     runtime: Runtime = request.app.state.runtime
     receiving = live.get()
-    name = request.path_params["provider"]
-    token = request.path_params.get("token")
+    name, token = request.path_params["provider"], request.path_params.get("token")
     source = receiving.sources.get(name)
-    route = f"/callbacks/{name}" + ("/{token}" if token is not None else "")
-    record = CallbackRecord(
-        provider=name if source else "(unknown)",
-        route=route if source else "/callbacks/(unknown)",
-        headers=redact_headers(request.headers.items()),
-    )
+    seen = _seen(request, name, token, known=source is not None)
     try:
         if source is None:
-            raise NotFound(NOT_FOUND_MESSAGE)
-        item = await accept(runtime, request, source, token, record)
-    except TaskhookError as exc:
+            raise Refused(NotFound(NOT_FOUND_MESSAGE), Learned())
+        accepted = await accept(runtime, request, source, token)
+    except Refused as refused:
+        record = _refused(_with(seen, refused.learned), refused.error)
         if refusal_allowed(runtime, request):
-            response = _rejected(record, exc)
             await _store_audit(runtime, receiving.audit_cap, record)
+            response = _refusal(record, refused.error)
         else:
-            response = throttled_response(runtime, request, record)
+            record = replace(record, status_code=429, verdict=THROTTLED)
+            response = throttled_response(runtime, request)
     else:
-        response = await _store_accepted(runtime, record, item)
+        record = await _store(runtime, _with(seen, accepted.learned), accepted.item)
+        response = _acknowledge(runtime, record)
     runtime.metrics.callbacks.labels(record.provider, record.verdict).inc()
     return response
 
 
-async def _store_accepted(runtime: Runtime, record: CallbackRecord, item: InboxItem) -> Response:
-    """Commit the inbox row with its audit row, then 200; 503 when it could not be stored.
+def _seen(request: Request, name: str, token: str | None, *, known: bool) -> CallbackRecord:
+    """The audit row as far as the URL and headers tell (an unknown name is not echoed)."""
+    route = f"/callbacks/{name}" + ("/{token}" if token is not None else "")
+    return CallbackRecord(
+        provider=name if known else "(unknown)",
+        route=route if known else "/callbacks/(unknown)",
+        headers=redact_headers(request.headers.items()),
+    )
+
+
+def _with(record: CallbackRecord, learned: Learned) -> CallbackRecord:
+    return replace(record, task_id=learned.task_id, body=learned.body,
+                   provider_task_id=learned.provider_task_id)  # fmt: skip
+
+
+async def _store(runtime: Runtime, record: CallbackRecord, item: InboxItem) -> CallbackRecord:
+    """Commit the inbox row with its audit row; the record says what became of it.
 
     One statement pair in a shared (group-committed) transaction: the inbox insert tells
     a new callback from a repeat, and the audit row takes its verdict from that insert.
     """
-    record.status_code = 200
+    record = replace(record, status_code=200)
     inbox_id = new_inbox_id()
     statements = [inbox_insert(item, inbox_id), accepted_audit_insert(record, inbox_id)]
     try:
         counts = await runtime.group_writer().write_counted(statements)
     except StoreError as exc:
         log.error("callback to %s not stored: %s", record.route, exc.message)
-        record.verdict = "unavailable"
+        return replace(record, status_code=503, verdict="unavailable")
+    return replace(record, verdict="accepted" if counts[0] > 0 else "duplicate")
+
+
+def _acknowledge(runtime: Runtime, record: CallbackRecord) -> Response:
+    """200 once stored (processing starts now, or after the answer without workers); 503 if not."""
+    if record.status_code != 200:
         return JSONResponse(StoreError(STORE_FAILED).to_body(), 503)
-    new = counts[0] > 0
-    record.verdict = "accepted" if new else "duplicate"
     body = {"status": record.verdict}
-    if not new:
+    if record.verdict != "accepted":
         return JSONResponse(body)
     if runtime.settings.workers:
         runtime.runner.wake(InboxWorker.name)
@@ -103,10 +119,14 @@ async def _store_accepted(runtime: Runtime, record: CallbackRecord, item: InboxI
     return JSONResponse(body, background=BackgroundTask(runtime.runner.tick_soon))
 
 
-def _rejected(record: CallbackRecord, exc: TaskhookError) -> Response:
-    record.status_code = exc.status_code
-    record.verdict = _VERDICTS.get(exc.status_code, "unavailable")
-    record.reason = exc.reason if isinstance(exc, VerificationFailed) else exc.message
+def _refused(record: CallbackRecord, exc: TaskhookError) -> CallbackRecord:
+    """The audit row of a refused callback: its status, verdict and reason."""
+    reason = exc.reason if isinstance(exc, VerificationFailed) else exc.message
+    verdict = _VERDICTS.get(exc.status_code, "unavailable")
+    return replace(record, status_code=exc.status_code, verdict=verdict, reason=reason)
+
+
+def _refusal(record: CallbackRecord, exc: TaskhookError) -> Response:
     if isinstance(exc, StoreError):
         log.error("callback to %s not stored: %s", record.route, exc.message)
     else:

@@ -37,9 +37,9 @@ VERDICTS = ("accepted", "duplicate", "malformed", "unauthorized", "not_found", "
             "unavailable", "timeout", "disconnected")  # fmt: skip
 
 
-@dataclass
+@dataclass(frozen=True)
 class CallbackRecord:
-    """One inbound request as it will be kept."""
+    """One inbound request as it will be kept (built up by the route's stages as values)."""
 
     provider: str
     route: str

@@ -15,15 +15,16 @@ from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
 from receiver.db.database import Statement
 from receiver.ids import new_id
+from receiver.provider_state import ProviderState
 
 
 @dataclass(frozen=True)
 class InboxItem:
-    """An accepted callback about to be stored."""
+    """An accepted callback about to be stored, with the state its body reports."""
 
     provider: str
     provider_task_id: str
-    reported_status: str
+    state: ProviderState
     body: str
     signed: bool
     task_id: str | None = None
@@ -31,13 +32,14 @@ class InboxItem:
     @property
     def dedupe_key(self) -> str:
         """The same provider, task and reported state make the same key."""
-        parts = json.dumps([self.provider, self.provider_task_id, self.reported_status])
+        parts = json.dumps([self.provider, self.provider_task_id, self.state.status])
         return hashlib.sha256(parts.encode()).hexdigest()
 
 
 _INSERT = (
-    "INSERT INTO inbox (id, provider, task_id, provider_task_id, dedupe_key, body, signed, "
-    "received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    "INSERT INTO inbox (id, provider, task_id, provider_task_id, dedupe_key, body, state, "
+    "signed, received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
 )
 
 
@@ -51,7 +53,7 @@ def inbox_insert(item: InboxItem, inbox_id: str | None = None) -> Statement:
     now = now_ms()
     return _INSERT, (
         inbox_id or new_inbox_id(), item.provider, item.task_id, item.provider_task_id,
-        item.dedupe_key, item.body, int(item.signed), now, now,
+        item.dedupe_key, item.body, item.state.to_json(), int(item.signed), now, now,
     )  # fmt: skip
 
 
