@@ -9,9 +9,10 @@ from dispatcher.cli.common import (
     CliError,
     add_db_arg,
     add_json_arg,
+    chosen,
     open_store,
+    print_items,
     print_json,
-    print_table,
     settings_from,
 )
 from receiver.store.callback_audit import VERDICTS, callback_to_api, get_callback, list_callbacks
@@ -45,12 +46,8 @@ async def handle(args: argparse.Namespace) -> int:
                 raise CliError(f"no callback {args.id!r} (see `taskhook callbacks`)")
             print_json(callback_to_api(row))
             return 0
-        wanted = {"provider": args.provider, "verdict": args.verdict, "task_id": args.task_id}
-        filters = {k: v for k, v in wanted.items() if v}
+        filters = chosen(args, ("provider", "verdict", "task_id"))
         page = await list_callbacks(db, filters, limit=parse_limit(args.limit), cursor=None)
     items = [callback_to_api(row) for row in page.rows]
-    if args.json:
-        print_json(items)
-    else:
-        print_table(items, COLUMNS)
+    print_items(items, COLUMNS, as_json=args.json)
     return 0

@@ -53,6 +53,19 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def print_items(items: Sequence[dict[str, Any]], columns: Sequence[str], *, as_json: bool) -> None:
+    """A listing: JSON with `--json`, else an aligned table of `columns`."""
+    if as_json:
+        print_json(list(items))
+    else:
+        print_table(items, columns)
+
+
+def chosen(args: argparse.Namespace, names: Sequence[str]) -> dict[str, str]:
+    """The filter options among `names` that were given (`--status running` -> status)."""
+    return {name: value for name in names if (value := getattr(args, name, None))}
+
+
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     """A plain aligned table on stdout."""
     cells = [[_cell(row.get(col)) for col in columns] for row in rows]

@@ -9,8 +9,7 @@ from dispatcher.cli.common import (
     add_db_arg,
     add_json_arg,
     open_store,
-    print_json,
-    print_table,
+    print_items,
     settings_from,
 )
 from receiver.statuses import DELIVERY_STATES
@@ -47,8 +46,5 @@ async def handle(args: argparse.Namespace) -> int:
         )
         attempts = await attempts_of(db, [row["id"] for row in page.rows])
     items = [delivery_to_api(row, attempts[row["id"]]) for row in page.rows]
-    if args.json:
-        print_json(items)
-    else:
-        print_table(items, COLUMNS)
+    print_items(items, COLUMNS, as_json=args.json)
     return 0

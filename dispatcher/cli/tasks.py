@@ -10,9 +10,10 @@ from dispatcher.cli.common import (
     CliError,
     add_db_arg,
     add_json_arg,
+    chosen,
     open_store,
+    print_items,
     print_json,
-    print_table,
     settings_from,
 )
 from receiver.errors import NotFound
@@ -52,14 +53,10 @@ async def handle(args: argparse.Namespace) -> int:
                 raise NotFound(f"no task {args.id!r}")
             print_json(task_to_api(row))
             return 0
-        wanted = {"status": args.status, "provider": args.provider, "model": args.model}
-        filters = {k: v for k, v in wanted.items() if v}
+        filters = chosen(args, ("status", "provider", "model"))
         page = await list_tasks(db, filters, limit=parse_limit(args.limit), cursor=None)
     items = [task_to_api(row) for row in page.rows]
-    if args.json:
-        print_json(items)
-    else:
-        print_table(items, COLUMNS)
+    print_items(items, COLUMNS, as_json=args.json)
     return 0
 
 

@@ -12,7 +12,7 @@ import httpx
 from dispatcher.providers import allowed as a
 from dispatcher.providers.base import ProviderUnavailable, Submitted
 from dispatcher.providers.http import request_json
-from dispatcher.providers.models import schema_for
+from dispatcher.providers.models import SchemaModels
 from dispatcher.providers.rules import (
     Field,
     Schema,
@@ -98,21 +98,13 @@ def _estimated_time_s(answer: Mapping[str, Any]) -> float | None:
     return float(raw)
 
 
-class FoxapiAdapter:
+class FoxapiAdapter(SchemaModels):
     """foxapi's unified video API (sora-2, sora-2-pro, sora-2-character, creatify-aurora)."""
 
     name = "foxapi"
 
     def __init__(self) -> None:
-        self._schemas = _schemas()
-
-    def models(self) -> frozenset[str]:
-        """Every model this adapter can submit."""
-        return frozenset(self._schemas)
-
-    def validate(self, model: str, task_input: dict[str, Any]) -> dict[str, Any]:
-        """Check every documented rule; return the input to send."""
-        return schema_for(self.name, self._schemas, model).validate(task_input)
+        super().__init__(_schemas())
 
     def supports_callback(self, model: str, settings: ProviderSettings) -> bool:
         """Only models the operator listed in TASKHOOK_FOXAPI_CALLBACK_MODELS."""

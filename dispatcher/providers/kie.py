@@ -11,7 +11,7 @@ import httpx
 from dispatcher.providers import allowed as a
 from dispatcher.providers.base import ProviderUnavailable, Submitted
 from dispatcher.providers.http import request_json
-from dispatcher.providers.models import schema_for
+from dispatcher.providers.models import SchemaModels
 from dispatcher.providers.rules import Field, Schema, boolean, listed, one_of, string, url
 from receiver.provider_state import ProviderState
 from receiver.providers.common import as_dict, as_text
@@ -54,21 +54,13 @@ def _schemas() -> dict[str, Schema]:
     return {s.name: s for s in schemas}
 
 
-class KieAdapter:
+class KieAdapter(SchemaModels):
     """kie.ai's jobs API (the `sora-2-characters` model and the sora-2 video models)."""
 
     name = "kie"
 
     def __init__(self) -> None:
-        self._schemas = _schemas()
-
-    def models(self) -> frozenset[str]:
-        """Every model this adapter can submit."""
-        return frozenset(self._schemas)
-
-    def validate(self, model: str, task_input: dict[str, Any]) -> dict[str, Any]:
-        """Check every documented rule; return the input to send."""
-        return schema_for(self.name, self._schemas, model).validate(task_input)
+        super().__init__(_schemas())
 
     def supports_callback(self, model: str, settings: ProviderSettings) -> bool:
         """kie calls back for every model."""

@@ -21,3 +21,20 @@ def schema_for(provider: str, schemas: Mapping[str, Schema], model: Any) -> Sche
             value=show(model),
         )
     return found
+
+
+class SchemaModels:
+    """`models()` and `validate()` of an adapter whose models each have one Schema."""
+
+    name: str
+
+    def __init__(self, schemas: Mapping[str, Schema]) -> None:
+        self._schemas = dict(schemas)
+
+    def models(self) -> frozenset[str]:
+        """Every model this adapter can submit."""
+        return frozenset(self._schemas)
+
+    def validate(self, model: str, task_input: dict[str, Any]) -> dict[str, Any]:
+        """Check every documented rule; return the input to send."""
+        return schema_for(self.name, self._schemas, model).validate(task_input)
