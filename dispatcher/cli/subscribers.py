@@ -19,7 +19,7 @@ from dispatcher.cli.common import (
 from receiver.fanout.custom_headers import parse_header_args
 from receiver.fanout.fanout import delivery_client, guard_from
 from receiver.fanout.probe import send_test_event
-from receiver.fanout.sinks import SINKS, build_sinks
+from receiver.fanout.sinks import SINKS
 from receiver.fanout.subscriptions import Subscriptions, parse_filter_args
 from receiver.settings import ensure_local_secrets
 from receiver.store.subscribers import list_subscribers, subscriber_to_api
@@ -115,5 +115,5 @@ async def _test(subs: Subscriptions, args: argparse.Namespace) -> dict[str, Any]
     row = await subs.get(args.id)
     timeout_s = settings_from(args).delivery_timeout_s
     async with delivery_client(subs.guard, timeout_s) as client:
-        result = await send_test_event(row, subs.box, build_sinks(), client, timeout_s)
+        result = await send_test_event(row, subs.box, subs.guard, client, timeout_s)
     return result.to_api()

@@ -14,7 +14,6 @@ import httpx
 from receiver.errors import ConfigError
 from receiver.fanout.guarded_transport import GuardedTransport
 from receiver.fanout.probe import ProbeResult, send_test_event
-from receiver.fanout.sinks import build_sinks
 from receiver.fanout.ssrf import Resolver, UrlGuard, system_resolver
 from receiver.fanout.subscriptions import Subscriptions
 from receiver.fanout.worker import DeliveryWorker
@@ -56,7 +55,7 @@ class Fanout:
         if self.client is None:  # pragma: no cover - set whenever subscriptions are
             raise ConfigError(MISSING_KEY_MESSAGE)
         timeout_s = self.settings.delivery_timeout_s
-        return await send_test_event(row, subs.box, build_sinks(), self.client, timeout_s)
+        return await send_test_event(row, subs.box, self.guard, self.client, timeout_s)
 
 
 def guard_from(settings: Settings, resolver: Resolver = system_resolver) -> UrlGuard:

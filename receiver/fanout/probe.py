@@ -6,9 +6,7 @@ endpoint said (status, latency, the first bytes of its body), whatever the subsc
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,15 +14,15 @@ import httpx
 
 from receiver.clock import now_ms, rfc3339
 from receiver.db import Row
-from receiver.fanout.sinks import Sink
+from receiver.fanout.sinks import Sink, build_sinks, close_sinks
 from receiver.fanout.sinks.base import excerpt
+from receiver.fanout.ssrf import UrlGuard
 from receiver.fanout.targets import target_for
 from receiver.ids import new_id
 from receiver.secretbox import SecretBox
 from receiver.store.jsonutil import dumps
 
 TEST_EVENT = "taskhook.test"
-HEAD_BYTES = 2048
 
 
 @dataclass(frozen=True)
@@ -50,49 +48,27 @@ def make_test_event(sub_id: str) -> dict[str, Any]:
 
 
 async def send_test_event(
-    sub: Row, box: SecretBox, sinks: Mapping[str, Sink], client: httpx.AsyncClient,
-    timeout_s: float,
-) -> ProbeResult:  # fmt: skip
-    """Send one test event to `sub` now and report its answer."""
-    sink = sinks[sub["kind"]]
+    sub: Row, box: SecretBox, guard: UrlGuard, client: httpx.AsyncClient, timeout_s: float
+) -> ProbeResult:
+    """Send one test event to `sub` now, through its sink as a delivery goes, and report.
+
+    Fresh sinks (their own broker connections, closed after): nothing the workers hold.
+    """
+    sinks = build_sinks(guard)
+    try:
+        return await _probe(sinks[sub["kind"]], sub, box, client, timeout_s)
+    finally:
+        await close_sinks(sinks)
+
+
+async def _probe(
+    sink: Sink, sub: Row, box: SecretBox, client: httpx.AsyncClient, timeout_s: float
+) -> ProbeResult:
     event, target = make_test_event(sub["id"]), target_for(sub, box, sink)
-    request = sink.build(target, event, dumps(event).encode())
     started = time.monotonic()
-    answer = await _exchange(client, request, timeout_s)
+    verdict = await sink.deliver(target, event, dumps(event).encode(), client, timeout_s)
     latency = int((time.monotonic() - started) * 1000)
-    if isinstance(answer, str):
-        return ProbeResult(event["id"], False, None, latency, "", answer)
-    verdict = sink.judge(target, answer.status_code, answer.headers, answer.head)
     delivered = verdict.outcome == "delivered"
     return ProbeResult(
-        event["id"], delivered, answer.status_code, latency, excerpt(answer.head), verdict.error
+        event["id"], delivered, verdict.status_code, latency, excerpt(verdict.head), verdict.error
     )
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status_code: int
-    headers: httpx.Headers
-    head: bytes
-
-
-async def _exchange(
-    client: httpx.AsyncClient, request: httpx.Request, timeout_s: float
-) -> _Answer | str:
-    """The answer, or the error text when there was none."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            response = await client.send(request, stream=True)
-            try:
-                head = b""
-                async for chunk in response.aiter_bytes():
-                    head += chunk
-                    if len(head) >= HEAD_BYTES:
-                        break
-            finally:
-                await response.aclose()
-    except TimeoutError:
-        return f"timeout: no complete answer within {timeout_s:g}s"
-    except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}".strip()
-    return _Answer(response.status_code, response.headers, head[:HEAD_BYTES])

@@ -22,7 +22,6 @@ from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
 from receiver.fanout.exhausted import note_exhausted
 from receiver.fanout.sinks import Sink, Target, Verdict
-from receiver.fanout.sinks.broker import BrokerSink, publish_within
 from receiver.fanout.targets import target_for
 from receiver.ids import new_id
 from receiver.metrics import Metrics
@@ -46,7 +45,6 @@ from receiver.store.subscribers import note_failure, note_success, redact_url
 
 log = logging.getLogger(__name__)
 
-BODY_EXCERPT_BYTES = 2048
 DEFAULT_BATCH = 64  # deliveries in flight at once (claimed, waiting for a send slot)
 DEFAULT_CONCURRENCY = 32  # sends in flight at once
 
@@ -155,28 +153,8 @@ class DeliveryWorker:
 
     async def _send(self, sink: Sink, target: Target, event: Row) -> Verdict:
         body = event["payload"].encode()
-        if isinstance(sink, BrokerSink):  # redis / nats / amqp: published, not POSTed
-            return await publish_within(
-                sink, target, loads(event["payload"]), body, self.settings.delivery_timeout_s
-            )
-        request = sink.build(target, loads(event["payload"]), body)
         limit_s = self.settings.delivery_timeout_s
-        try:
-            # the client's timeout bounds each read; this bounds the whole attempt (a
-            # subscriber trickling its answer byte by byte would otherwise hold it forever)
-            async with asyncio.timeout(limit_s):
-                response = await self.client.send(request, stream=True)
-                try:
-                    head = await _read_head(response)
-                finally:
-                    await response.aclose()
-        except TimeoutError:
-            return Verdict("failed", None, f"timeout: no complete answer within {limit_s:g}s")
-        except httpx.TimeoutException as exc:
-            return Verdict("failed", None, f"timeout: {type(exc).__name__} {exc}".strip())
-        except httpx.HTTPError as exc:
-            return Verdict("failed", None, f"{type(exc).__name__}: {exc}")
-        return sink.judge(target, response.status_code, response.headers, head)
+        return await sink.deliver(target, loads(event["payload"]), body, self.client, limit_s)
 
     async def _record(self, results: Sequence[Sent | None]) -> None:
         sent = [item for item in results if item is not None]
@@ -261,13 +239,3 @@ class DeliveryWorker:
         if outcome == "delivered":
             latency_s = max(0.0, (now_ms() - item.event_created_at) / 1000)
             self.metrics.delivery_latency.labels(target.kind).observe(latency_s)
-
-
-async def _read_head(response: httpx.Response) -> bytes:
-    """The first bytes of a response body (the rest is not needed)."""
-    head = b""
-    async for chunk in response.aiter_bytes():
-        head += chunk
-        if len(head) >= BODY_EXCERPT_BYTES:
-            break
-    return head[:BODY_EXCERPT_BYTES]

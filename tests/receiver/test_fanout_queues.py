@@ -345,3 +345,21 @@ async def test_redis_maxlen_trims_the_stream_approximately() -> None:
         kept = await reader.messages()
     assert 10 <= len(kept) < 300  # MAXLEN ~ 10: whole nodes are trimmed, the newest kept
     assert kept[-1].event_id == "evt_299"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_test_event_is_published_to_a_queue_subscriber(
+    kind: str, settings: Settings
+) -> None:
+    """`POST /api/subscribers/{id}/test` goes through the sink as a delivery does."""
+    async with broker(kind) as reader:
+        app = create_app(fast_settings(settings), [FanoutPart()])
+        async with app_client(app) as client:
+            made = await client.post("/api/subscribers", json={"url": reader.url(), "kind": kind})
+            assert made.status_code == 201, made.text
+            answer = await client.post(f"/api/subscribers/{made.json()['id']}/test")
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert result["delivered"] is True and result["error"] is None, result
+        [message] = await reader.messages()
+        assert (message.event_id, message.type) == (result["event_id"], "taskhook.test")

@@ -37,8 +37,7 @@ def build_sinks(guard: UrlGuard | None = None) -> dict[str, Sink]:
 async def close_sinks(sinks: Mapping[str, Sink]) -> None:
     """Close the connections the broker sinks hold (at shutdown)."""
     for sink in sinks.values():
-        if isinstance(sink, BrokerSink):
-            await sink.aclose()
+        await sink.aclose()
 
 
 __all__ = ["SINKS", "BrokerSink", "Sink", "Target", "Verdict", "build_sinks", "close_sinks"]

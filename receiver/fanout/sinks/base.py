@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
@@ -13,6 +14,7 @@ from receiver.settings import RateLimit
 
 RETRY_AFTER_STATUSES = (429, 502, 503, 504)
 EXCERPT_CHARS = 200
+HEAD_BYTES = 2048  # how much of an answer is read (the rest is not needed)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Verdict:
     status_code: int | None = None
     error: str | None = None
     retry_after_s: float | None = None
+    head: bytes = field(default=b"", repr=False)  # the answer's first bytes (test events show it)
 
 
 class Sink(Protocol):
@@ -54,6 +57,19 @@ class Sink(Protocol):
 
     def judge(self, target: Target, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         """Read the answer (`body` is its first bytes)."""
+
+    async def deliver(
+        self,
+        target: Target,
+        event: Mapping[str, Any],
+        body: bytes,
+        client: httpx.AsyncClient,
+        timeout_s: float,
+    ) -> Verdict:
+        """One attempt, bounded by `timeout_s` as a whole; a failure is a verdict, not raised."""
+
+    async def aclose(self) -> None:
+        """Release what the sink holds open (a broker's connections); at shutdown."""
 
 
 def excerpt(body: bytes) -> str:
@@ -96,3 +112,49 @@ class BaseSink:
     def judge(self, target: Target, status: int, headers: httpx.Headers, body: bytes) -> Verdict:
         """The shared rules."""
         return judge_status(status, headers, body)
+
+    def build(self, target: Target, event: Mapping[str, Any], body: bytes) -> httpx.Request:
+        """The HTTP request delivering `event` (each HTTP sink builds its own)."""
+        raise NotImplementedError
+
+    async def deliver(
+        self,
+        target: Target,
+        event: Mapping[str, Any],
+        body: bytes,
+        client: httpx.AsyncClient,
+        timeout_s: float,
+    ) -> Verdict:
+        """POST the request `build()` makes through `client`; judge the answer."""
+        request = self.build(target, event, body)
+        try:
+            # the client's timeout bounds each read; this bounds the whole attempt (a
+            # subscriber trickling its answer byte by byte would otherwise hold it forever)
+            async with asyncio.timeout(timeout_s):
+                response = await client.send(request, stream=True)
+                try:
+                    head = await _read_head(response)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            return Verdict("failed", None, f"timeout: no complete answer within {timeout_s:g}s")
+        except httpx.TimeoutException as exc:
+            return Verdict("failed", None, f"timeout: {type(exc).__name__} {exc}".strip())
+        except httpx.HTTPError as exc:
+            return Verdict("failed", None, f"{type(exc).__name__}: {exc}")
+        verdict = self.judge(target, response.status_code, response.headers, head)
+        return replace(verdict, head=head)
+
+    async def aclose(self) -> None:
+        """An HTTP sink holds nothing open (the client is the worker's)."""
+        return None
+
+
+async def _read_head(response: httpx.Response) -> bytes:
+    """The first bytes of a response body."""
+    head = b""
+    async for chunk in response.aiter_bytes():
+        head += chunk
+        if len(head) >= HEAD_BYTES:
+            break
+    return head[:HEAD_BYTES]

@@ -93,9 +93,22 @@ class BrokerSink(BaseSink, Generic[Conn]):
         """The encrypted form of this broker's scheme."""
         raise NotImplementedError
 
-    def build(self, target: Target, event: Mapping[str, Any], body: bytes) -> httpx.Request:
-        """Brokers are not reached over HTTP."""
-        raise TypeError(f"{self.kind} subscribers are published to, not sent HTTP requests")
+    async def deliver(
+        self,
+        target: Target,
+        event: Mapping[str, Any],
+        body: bytes,
+        client: httpx.AsyncClient,
+        timeout_s: float,
+    ) -> Verdict:
+        """Published, not POSTed (`client` is not used); bounded by the delivery timeout."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self.publish(target, event, body)
+        except TimeoutError:
+            return Verdict(
+                "failed", None, f"{self.broker}: timeout: no confirmation within {timeout_s:g}s"
+            )
 
     async def publish(self, target: Target, event: Mapping[str, Any], body: bytes) -> Verdict:
         """Publish `body`; `delivered` once the broker confirmed it, else `failed`."""
@@ -170,16 +183,3 @@ class BrokerSink(BaseSink, Generic[Conn]):
     ) -> None:
         """Publish and wait for the broker's confirmation (raise when there is none)."""
         raise NotImplementedError
-
-
-async def publish_within(
-    sink: BrokerSink[Any], target: Target, event: Mapping[str, Any], body: bytes, limit_s: float
-) -> Verdict:
-    """`sink.publish` bounded by the delivery timeout (the connection is dropped on timeout)."""
-    try:
-        async with asyncio.timeout(limit_s):
-            return await sink.publish(target, event, body)
-    except TimeoutError:
-        return Verdict(
-            "failed", None, f"{sink.broker}: timeout: no confirmation within {limit_s:g}s"
-        )
