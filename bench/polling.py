@@ -49,8 +49,8 @@ from bench.common import (
 )
 from receiver.retry import DEFAULT_JITTER
 from receiver.settings import Settings
+from receiver.statuses import TERMINAL
 
-TERMINAL = ("succeeded", "failed", "cancelled", "expired")
 TASK = {"provider": "foxapi", "model": "sora-2", "input": {"prompt": "waves", "duration": 4}}
 IDEAL_REQUESTS = 2.0
 FIRST_POLL_JITTER = DEFAULT_JITTER / 2  # receiver.retry.after_estimate_s

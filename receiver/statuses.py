@@ -19,6 +19,8 @@ ACTIVE: tuple[ActiveStatus, ...] = get_args(ActiveStatus)
 # in the order a task moves through them (the dashboard lists them so)
 TASK_STATUSES: tuple[TaskStatus, ...] = (*ACTIVE, *get_args(TerminalStatus))
 TERMINAL: frozenset[TaskStatus] = frozenset(get_args(TerminalStatus))
+# the terminal statuses that are not a success (a command waiting on a task exits 1)
+UNSUCCESSFUL: frozenset[TaskStatus] = TERMINAL - {"succeeded"}
 
 DeliveryState = Literal["pending", "delivered", "dead"]
 DELIVERY_STATES: tuple[DeliveryState, ...] = get_args(DeliveryState)

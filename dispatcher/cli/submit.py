@@ -26,7 +26,7 @@ from dispatcher.providers.base import ProviderError
 from dispatcher.uploads import local_paths, upload_local_files
 from receiver.errors import InvalidInput
 from receiver.settings import Settings
-from receiver.statuses import ACTIVE
+from receiver.statuses import ACTIVE, UNSUCCESSFUL
 from receiver.task_options import parse_meta_args
 
 UPLOAD_TIMEOUT_S = 300.0
@@ -279,7 +279,7 @@ def _print_task(task: dict[str, Any]) -> None:
 
 
 def _report(task: dict[str, Any], *, as_json: bool, waited: bool) -> int:
-    code = 1 if task["status"] in ("failed", "expired", "cancelled") else 0
+    code = 1 if task["status"] in UNSUCCESSFUL else 0
     if as_json:
         print_json(task)
         return code

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import httpx
 
-from dispatcher.providers import allowed as a
 from dispatcher.providers.base import ProviderUnavailable, Submitted
 from dispatcher.providers.http import request_json
 from dispatcher.providers.models import SchemaModels
@@ -29,6 +28,23 @@ from receiver.providers.common import as_dict, as_text
 from receiver.providers.foxapi import parse_foxapi_task
 from receiver.settings import ProviderSettings
 
+# Allowed values, as data (a later correction is one line here). Sources: the provider's
+# page in shared/providers/ (primary; it wins) and NOTES.md; where a page is silent
+# taskhook adds no rule of its own and the provider decides.
+# sora-2 page: "可选值: 4 8 12" (the page wins over another version listing 16 and 20).
+FOXAPI_DURATIONS_S = frozenset({4, 8, 12})
+# sora-2 page: "Maximum string length: 20000" (sora-2 and sora-2-pro only; the
+# creatify-aurora page states no limit for its prompt).
+FOXAPI_PROMPT_MAX = 20000
+FOXAPI_GENERATION_TYPES = frozenset({"text-to-video", "image-to-video"})
+FOXAPI_IMAGE_TO_VIDEO_IMAGES = (1, 1)  # image-to-video requires exactly one image_urls
+FOXAPI_ASPECT_RATIOS = frozenset({"16:9", "9:16"})
+FOXAPI_SORA_RESOLUTIONS = frozenset({"720p", "1080p"})
+FOXAPI_CHARACTER_IDS_MAX = 2
+FOXAPI_CHARACTER_NAME_LEN = (1, 80)  # sora-2-character `name`
+FOXAPI_CREATIFY_RESOLUTIONS = frozenset({"480p", "720p"})
+FOXAPI_GUIDANCE_RANGE = (0.0, 5.0)  # creatify guidance_scale and audio_guidance_scale
+
 CREATE_PATH = "/v1/videos/generations"
 QUERY_PATH = "/v1/tasks/{id}"
 IMAGE_TO_VIDEO = "image-to-video"
@@ -39,7 +55,7 @@ def image_urls_match_type(task_input: Mapping[str, Any]) -> None:
     kind = task_input.get("generation_type") or "text-to-video"
     images = task_input.get("image_urls")
     if kind == IMAGE_TO_VIDEO:
-        low, high = a.FOXAPI_IMAGE_TO_VIDEO_IMAGES
+        low, high = FOXAPI_IMAGE_TO_VIDEO_IMAGES
         if not isinstance(images, list) or not low <= len(images) <= high:
             raise invalid(
                 "image_urls",
@@ -59,21 +75,21 @@ def image_urls_match_type(task_input: Mapping[str, Any]) -> None:
 
 def _sora_schema(model: str) -> Schema:
     fields = (
-        Field("prompt", (string(max_len=a.FOXAPI_PROMPT_MAX),), required=True),
-        Field("generation_type", (one_of(a.FOXAPI_GENERATION_TYPES),)),
+        Field("prompt", (string(max_len=FOXAPI_PROMPT_MAX),), required=True),
+        Field("generation_type", (one_of(FOXAPI_GENERATION_TYPES),)),
         Field("image_urls", (listed(url),)),
-        Field("aspect_ratio", (one_of(a.FOXAPI_ASPECT_RATIOS),)),
-        Field("duration", (one_of(a.FOXAPI_DURATIONS_S),)),
-        Field("resolution", (one_of(a.FOXAPI_SORA_RESOLUTIONS),)),
-        Field("character_ids", (listed(string(), max_count=a.FOXAPI_CHARACTER_IDS_MAX),)),
+        Field("aspect_ratio", (one_of(FOXAPI_ASPECT_RATIOS),)),
+        Field("duration", (one_of(FOXAPI_DURATIONS_S),)),
+        Field("resolution", (one_of(FOXAPI_SORA_RESOLUTIONS),)),
+        Field("character_ids", (listed(string(), max_count=FOXAPI_CHARACTER_IDS_MAX),)),
         Field("delete_video", (boolean,)),
     )
     return Schema(model, fields, (image_urls_match_type,))
 
 
 def _schemas() -> dict[str, Schema]:
-    low, high = a.FOXAPI_CHARACTER_NAME_LEN
-    guidance = number_range(*a.FOXAPI_GUIDANCE_RANGE)
+    low, high = FOXAPI_CHARACTER_NAME_LEN
+    guidance = number_range(*FOXAPI_GUIDANCE_RANGE)
     character = (
         Field("video_url", (url,), required=True),
         Field("name", (string(min_len=low, max_len=high),), required=True),
@@ -84,7 +100,7 @@ def _schemas() -> dict[str, Schema]:
         Field("prompt", (string(min_len=0),)),
         Field("guidance_scale", (guidance,)),
         Field("audio_guidance_scale", (guidance,)),
-        Field("resolution", (one_of(a.FOXAPI_CREATIFY_RESOLUTIONS),)),
+        Field("resolution", (one_of(FOXAPI_CREATIFY_RESOLUTIONS),)),
     )
     schemas = [_sora_schema("sora-2"), _sora_schema("sora-2-pro")]
     schemas += [Schema("sora-2-character", character), Schema("creatify-aurora", creatify)]

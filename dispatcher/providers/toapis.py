@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import httpx
 
-from dispatcher.providers import allowed as a
 from dispatcher.providers.base import ProviderUnavailable, Submitted
 from dispatcher.providers.http import request_json
 from dispatcher.providers.models import schema_for
@@ -33,6 +32,15 @@ from receiver.providers.common import as_text
 from receiver.providers.toapis import parse_toapis_task
 from receiver.settings import ProviderSettings
 
+# Allowed values, as data (a later correction is one line here). Sources: the provider's
+# page in shared/providers/ (primary; it wins) and NOTES.md; where a page is silent
+# taskhook adds no rule of its own and the provider decides.
+TOAPIS_MODELS = frozenset({"sora-2", "sora-2-pro", "sora-2-vip"})
+# character creation page: timestamps "start,end" in seconds, end - start within 1..3.
+TOAPIS_TIMESTAMP_SPAN_S = (1.0, 3.0)
+# Video generation reusing a character (`character_url`): no primary page, so only
+# `prompt` (required) and `character_url` are checked; other fields pass through.
+
 PATH = "/v1/videos/generations"
 CREATION_FIELDS = ("url", "from_task", "timestamps")
 CREATION = "character creation"
@@ -49,7 +57,7 @@ def _creation(model: str) -> Schema:
     fields = (
         Field("url", (url,)),
         Field("from_task", (string(),)),
-        Field("timestamps", (timestamps(*a.TOAPIS_TIMESTAMP_SPAN_S),), required=True),
+        Field("timestamps", (timestamps(*TOAPIS_TIMESTAMP_SPAN_S),), required=True),
         Field("prompt", (string(min_len=0),)),
     )
     return Schema(f"{model} ({CREATION})", fields, (exactly_one_of("url", "from_task"),))
@@ -70,7 +78,7 @@ class ToapisAdapter:
     name = "toapis"
 
     def __init__(self) -> None:
-        models = sorted(a.TOAPIS_MODELS)
+        models = sorted(TOAPIS_MODELS)
         self._creation = {m: _creation(m) for m in models}
         self._generation = {m: _generation(m) for m in models}
 
