@@ -22,25 +22,36 @@ from receiver.operator_settings import (
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_DB = "./taskhook.db"
-# kie's File Upload API lives on its own host (docs.kie.ai file-upload-api pages)
-DEFAULT_UPLOAD_URLS = {"kie": "https://kieai.redpandaai.co"}
-DEFAULT_BASE_URLS = {
-    "kie": "https://api.kie.ai",
-    "foxapi": "https://api.foxapi.cc",
-    "toapis": "https://toapis.com",
-}
-DEFAULT_RATE_LIMITS = {"kie": "20/10", "foxapi": "10/1", "toapis": "10/1"}
 # Reads (polls, confirming re-reads, refetches) are not what the providers' published limits
 # govern (kie: 20 *new tasks* per 10 s); these bound a backlog burst, and a 429 still holds us.
 DEFAULT_QUERY_RATE_LIMIT = "500/1"
 DEFAULT_QUERY_CONCURRENCY = 64
 DEFAULT_RETRY_SCHEDULE_S = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
-PROVIDERS = ("kie", "foxapi", "toapis")
 MIN_SECRET_KEY_LEN = 32
 MIN_ADMIN_TOKEN_LEN = 16
 DEFAULT_CALLBACK_REFUSAL_LIMIT = "60/60"
 DEFAULT_AUTH_FAILURE_LIMIT = "10/60"
 DEFAULT_AUDIT_MAX_MB = 256
+
+
+@dataclass(frozen=True)
+class ProviderDefaults:
+    """Where a provider is and how fast it may be asked to create tasks, unless configured."""
+
+    base_url: str
+    rate_limit: str  # creating tasks, N/S (the provider's published limit)
+    upload_url: str = ""  # a separate file-upload host, where the provider has one
+
+
+# The providers taskhook knows, with their defaults: adding a provider is one line here
+# (plus its receiving file in receiver/providers/ and its adapter in dispatcher/providers/).
+PROVIDER_DEFAULTS = {
+    # kie's File Upload API lives on its own host (docs.kie.ai file-upload-api pages)
+    "kie": ProviderDefaults("https://api.kie.ai", "20/10", "https://kieai.redpandaai.co"),
+    "foxapi": ProviderDefaults("https://api.foxapi.cc", "10/1"),
+    "toapis": ProviderDefaults("https://toapis.com", "10/1"),
+}
+PROVIDERS = tuple(PROVIDER_DEFAULTS)
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,7 @@ class Settings:
         found = self.providers.get(name)
         if found is not None:
             return found
-        return ProviderSettings(name=name, base_url=DEFAULT_BASE_URLS.get(name, ""))
+        return ProviderSettings(name=name, base_url=_defaults(name).base_url)
 
     def callback_url(self, provider: str, token: str) -> str | None:
         """The per-task callback URL, or None when there is no public URL."""
@@ -278,8 +289,8 @@ def _public_url(raw: str | None) -> str | None:
 
 def _provider_from_env(env: Mapping[str, str], name: str) -> ProviderSettings:
     up = name.upper()
-    base = (env.get(f"TASKHOOK_{up}_BASE_URL") or DEFAULT_BASE_URLS[name]).rstrip("/")
-    rate = env.get(f"TASKHOOK_{up}_RATE_LIMIT") or DEFAULT_RATE_LIMITS[name]
+    base = (env.get(f"TASKHOOK_{up}_BASE_URL") or PROVIDER_DEFAULTS[name].base_url).rstrip("/")
+    rate = env.get(f"TASKHOOK_{up}_RATE_LIMIT") or PROVIDER_DEFAULTS[name].rate_limit
     query = env.get(f"TASKHOOK_{up}_QUERY_RATE_LIMIT") or DEFAULT_QUERY_RATE_LIMIT
     models = env.get(f"TASKHOOK_{up}_CALLBACK_MODELS", "")
     return ProviderSettings(
@@ -295,7 +306,7 @@ def _provider_from_env(env: Mapping[str, str], name: str) -> ProviderSettings:
         confirm_callbacks=env.get(f"TASKHOOK_{up}_CONFIRM_CALLBACKS", "1") != "0",
         callback_models=frozenset(m.strip() for m in models.split(",") if m.strip()),
         upload_url=(
-            env.get(f"TASKHOOK_{up}_UPLOAD_URL") or DEFAULT_UPLOAD_URLS.get(name, "")
+            env.get(f"TASKHOOK_{up}_UPLOAD_URL") or PROVIDER_DEFAULTS[name].upload_url
         ).rstrip("/")
         or None,
     )
@@ -363,3 +374,8 @@ def _load_or_create(path: Path, notes: list[str]) -> str:
         handle.write(value + "\n")
     notes.append(f"generated {path.name} (0600) at {path}")
     return value
+
+
+def _defaults(name: str) -> ProviderDefaults:
+    """A known provider's defaults; an unknown name has none (an empty base URL)."""
+    return PROVIDER_DEFAULTS.get(name, ProviderDefaults("", "10/1"))
