@@ -18,6 +18,7 @@ import httpx
 from dispatcher.providers.base import ProviderAdapter, ProviderRejected, ProviderUnavailable
 from dispatcher.ratelimit import Limiters
 from dispatcher.wake import WakeTimer
+from receiver.clock import Clock
 from receiver.errors import InvalidInput
 from receiver.fanout.fanout import Fanout
 from receiver.provider_state import ProviderState
@@ -42,6 +43,11 @@ class Dispatch:
     poll_timer: WakeTimer = field(default_factory=lambda: WakeTimer(None))
     # wakes the submitter when a retry falls due before its next idle tick
     send_timer: WakeTimer = field(default_factory=lambda: WakeTimer(None))
+
+    @property
+    def clock(self) -> Clock:
+        """The app's clock: when polls and sends fall due (a test's ManualClock moves it)."""
+        return self.runtime.clock
 
     @property
     def settings(self) -> Settings:

@@ -22,7 +22,6 @@ from dispatcher.ratelimit import Limiters
 from dispatcher.routes import TaskApi
 from dispatcher.submitter import Submitter
 from dispatcher.wake import WakeTimer
-from receiver.clock import now_ms
 from receiver.dashboard.collaborators import ProviderAccounts
 from receiver.fanout.fanout import Fanout
 from receiver.provider_state import ProviderState
@@ -74,8 +73,8 @@ class DispatchPart:
         stack.push_async_callback(client.aclose)
         limiters = Limiters(runtime.settings, db=runtime.db)
         dispatch = Dispatch(runtime, self._adapters, client, limiters, self._fanout)
-        dispatch.poll_timer = WakeTimer(lambda: runtime.runner.wake(Poller.name))
-        dispatch.send_timer = WakeTimer(lambda: runtime.runner.wake(Submitter.name))
+        dispatch.poll_timer = WakeTimer(lambda: runtime.runner.wake(Poller.name), runtime.clock)
+        dispatch.send_timer = WakeTimer(lambda: runtime.runner.wake(Submitter.name), runtime.clock)
         stack.callback(dispatch.poll_timer.cancel)
         stack.callback(dispatch.send_timer.cancel)
         submitter = Submitter(dispatch)
@@ -98,7 +97,8 @@ class DispatchPart:
         def wake_submitter() -> None:
             # called inside the parent's transaction, which may run in the SQLite writer's
             # thread: arm the timer on the loop, to look a moment after the commit
-            loop.call_soon_threadsafe(dispatch.send_timer.arm, now_ms() + CHILD_WAKE_DELAY_MS)
+            due = runtime.clock.now_ms() + CHILD_WAKE_DELAY_MS
+            loop.call_soon_threadsafe(dispatch.send_timer.arm, due)
 
         hook = ChainHook(runtime.settings.task_deadline_s, wake=wake_submitter)
         runtime.completion_hooks.append(hook)

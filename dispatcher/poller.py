@@ -25,7 +25,6 @@ from typing import Any
 
 from dispatcher.dispatch import Dispatch
 from dispatcher.providers.base import ProviderError, ProviderRejected
-from receiver.clock import now_ms
 from receiver.db import Row
 from receiver.provider_state import ProviderState
 from receiver.providers.common import as_dict
@@ -61,12 +60,14 @@ class Poller:
         rows = [r for r in await self._claim_due() if r["id"] not in self._in_flight]
         await asyncio.gather(*(self._poll(row) for row in rows))
         if not rows:
-            self._dispatch.poll_timer.arm(await next_poll_due(self._dispatch.runtime.db))
+            db, now = self._dispatch.runtime.db, self._dispatch.clock.now_ms()
+            self._dispatch.poll_timer.arm(await next_poll_due(db, now=now))
         return len(rows)
 
     async def _claim_due(self) -> list[Row]:
         db = self._dispatch.runtime.db
-        return await claim_due_polls(db, lease_s=POLL_LEASE_S, limit=self._batch)
+        now = self._dispatch.clock.now_ms()
+        return await claim_due_polls(db, now=now, lease_s=POLL_LEASE_S, limit=self._batch)
 
     async def _poll(self, row: Row) -> None:
         self._in_flight.add(row["id"])
@@ -79,7 +80,7 @@ class Poller:
             self._in_flight.discard(row["id"])
 
     async def _poll_once(self, row: Row) -> None:
-        past_deadline = row["deadline_at"] is not None and row["deadline_at"] <= now_ms()
+        past_deadline = row["deadline_at"] is not None and row["deadline_at"] <= self._now()
         try:
             state = await self._dispatch.query(
                 row["provider"], row["provider_task_id"], as_dict(row["input"])
@@ -100,7 +101,7 @@ class Poller:
     async def _on_progress(self, row: Row, state: ProviderState) -> None:
         count = int(row["poll_count"] or 0) + 1
         delay_s = self._next_delay_s(row, count)
-        next_at = now_ms() + int(delay_s * 1000)
+        next_at = self._now() + int(delay_s * 1000)
         async with self._dispatch.runtime.db.transaction() as tx:
             await update_progress(tx, row["id"], status=state.status, progress=state.progress)
             await schedule_poll(tx, row["id"], next_at=next_at, count=count)
@@ -108,6 +109,9 @@ class Poller:
                       "next_in_s": round(delay_s, 3)}  # fmt: skip
             await add_history(tx, row["id"], "poll", detail)
         self._dispatch.poll_timer.arm(next_at)
+
+    def _now(self) -> int:
+        return self._dispatch.clock.now_ms()
 
     def _next_delay_s(self, row: Row, count: int) -> float:
         settings = self._dispatch.settings
@@ -131,7 +135,7 @@ class Poller:
         )  # fmt: skip
         log.warning("task %s: query at %s failed (%s); next try in %.1fs",
                     row["id"], row["provider"], exc.message, delay_s)  # fmt: skip
-        next_at = now_ms() + int(delay_s * 1000)
+        next_at = self._now() + int(delay_s * 1000)
         async with db.transaction() as tx:
             await schedule_poll(tx, row["id"], next_at=next_at, count=count)
             detail: dict[str, Any] = {"error": exc.to_error(), "next_in_s": round(delay_s, 3)}
@@ -139,7 +143,7 @@ class Poller:
         self._dispatch.poll_timer.arm(next_at)
 
     async def _reschedule(self, row: Row, delay_s: float) -> None:
-        next_at = now_ms() + int(delay_s * 1000)
+        next_at = self._now() + int(delay_s * 1000)
         await reschedule_poll(self._dispatch.runtime.db, row["id"], next_at=next_at)
 
     async def _complete(self, row: Row, state: ProviderState) -> None:

@@ -20,7 +20,6 @@ from dispatcher.dispatch import Dispatch
 from dispatcher.per_task import check_webhook, store_options
 from dispatcher.submission import Submission, parse_submission
 from dispatcher.submitter import SEND_LEASE_S, Submitter
-from receiver.clock import now_ms
 from receiver.db import Row
 from receiver.errors import BadRequest, Conflict, DuplicateKey
 from receiver.store.jsonutil import loads
@@ -92,7 +91,7 @@ async def _earlier(dispatch: Dispatch, key: str, submission: Submission) -> Row 
 
 
 async def _store(dispatch: Dispatch, submission: Submission, key: str | None) -> Row:
-    now = now_ms()
+    now = dispatch.clock.now_ms()
     adapter = dispatch.adapter(submission.provider)
     settings = dispatch.provider_settings(submission.provider)
     callback = dispatch.settings.public_url is not None and adapter.supports_callback(

@@ -21,7 +21,6 @@ from typing import Any
 from dispatcher.dispatch import Dispatch
 from dispatcher.providers.base import ProviderError, ProviderRejected, Submitted
 from receiver.callback_tokens import new_token
-from receiver.clock import now_ms
 from receiver.db import Row
 from receiver.errors import InvalidInput
 from receiver.retry import after_estimate_s, jittered_s, retry_delay_s
@@ -62,7 +61,9 @@ class Submitter:
 
     async def send_now(self, task_id: str) -> Row | None:
         """Send one task right away (the API path); return its row afterwards."""
-        row = await claim_send(self._dispatch.runtime.db, task_id, lease_s=SEND_LEASE_S)
+        row = await claim_send(
+            self._dispatch.runtime.db, task_id, now=self._now(), lease_s=SEND_LEASE_S
+        )
         if row is not None:
             await self._send(row)
         return await get_task(self._dispatch.runtime.db, task_id)
@@ -98,7 +99,10 @@ class Submitter:
 
     async def _claim_due(self) -> list[Row]:
         db = self._dispatch.runtime.db
-        return await claim_due_sends(db, lease_s=SEND_LEASE_S, limit=self._batch)
+        return await claim_due_sends(db, now=self._now(), lease_s=SEND_LEASE_S, limit=self._batch)
+
+    def _now(self) -> int:
+        return self._dispatch.clock.now_ms()
 
     async def _send(self, row: Row) -> None:
         self._in_flight.add(row["id"])
@@ -117,7 +121,7 @@ class Submitter:
             self._in_flight.discard(row["id"])
 
     async def _attempt(self, row: Row) -> None:
-        if row["deadline_at"] is not None and row["deadline_at"] <= now_ms():
+        if row["deadline_at"] is not None and row["deadline_at"] <= self._now():
             await self._expire(row)
             return
         dispatch = self._dispatch
@@ -146,8 +150,9 @@ class Submitter:
         token, token_hash = new_token() if callback else ("", None)
         mode = "callback" if callback else "poll"
         lease_until = await renew_send_lease(
-            self._dispatch.runtime.db, row, lease_s=SEND_LEASE_S, mode=mode, token_hash=token_hash
-        )
+            self._dispatch.runtime.db, row, now=self._now(), lease_s=SEND_LEASE_S, mode=mode,
+            token_hash=token_hash,
+        )  # fmt: skip
         if lease_until is None:
             return False, None
         row["send_lease_until"] = lease_until
@@ -160,7 +165,7 @@ class Submitter:
         status = state.status if state is not None and not state.is_final else "submitted"
         progress = state.progress if state is not None else None
         first_s = self._first_poll_s(submitted.estimated_time_s, mode)
-        first_poll_at = now_ms() + int(first_s * 1000)
+        first_poll_at = self._now() + int(first_s * 1000)
         async with self._dispatch.runtime.db.transaction() as tx:
             await mark_sent(
                 tx,
@@ -207,11 +212,11 @@ class Submitter:
         )  # fmt: skip
         if row["deadline_at"] is not None:
             # never wait past the deadline (e.g. a long Retry-After): expire on time instead
-            delay_s = min(delay_s, max(0.0, (row["deadline_at"] - now_ms()) / 1000))
+            delay_s = min(delay_s, max(0.0, (row["deadline_at"] - self._now()) / 1000))
         message = exc.message if exc is not None else "unexpected error (see the log)"
         log.warning("task %s: %s unavailable (%s); retry %d in %.1fs", row["id"],
                     row["provider"], message, attempts, delay_s)  # fmt: skip
-        next_at = now_ms() + int(delay_s * 1000)
+        next_at = self._now() + int(delay_s * 1000)
         async with self._dispatch.runtime.db.transaction() as tx:
             await schedule_send_retry(tx, row["id"], next_at=next_at, attempts=attempts)
             detail: dict[str, Any] = {"attempt": attempts, "error": message,

@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from receiver.clock import now_ms
+from receiver.clock import Clock, SystemClock
 
 
 class WakeTimer:
     """Calls `wake` at the earliest time it was armed for."""
 
-    def __init__(self, wake: Callable[[], None] | None) -> None:
+    def __init__(self, wake: Callable[[], None] | None, clock: Clock | None = None) -> None:
         self._wake = wake
+        self._clock: Clock = clock or SystemClock()
         self._handle: asyncio.TimerHandle | None = None
         self._at_ms: int | None = None
 
@@ -26,10 +27,10 @@ class WakeTimer:
         if at_ms is None or self._wake is None:
             return
         if self._handle is not None and not self._handle.cancelled() and self._at_ms is not None:
-            if self._at_ms <= at_ms and self._at_ms >= now_ms():
+            if self._at_ms <= at_ms and self._at_ms >= self._clock.now_ms():
                 return
             self._handle.cancel()
-        delay_s = max(0.0, (at_ms - now_ms()) / 1000)
+        delay_s = max(0.0, (at_ms - self._clock.now_ms()) / 1000)
         self._at_ms = at_ms
         self._handle = asyncio.get_running_loop().call_later(delay_s, self._fire)
 

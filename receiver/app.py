@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from receiver import openapi
 from receiver.auth import AdminAuthMiddleware
 from receiver.body_timeout import BodyTimeoutMiddleware
+from receiver.clock import Clock, SystemClock
 from receiver.cost_meter import CostMeter
 from receiver.db import Database, migrate, open_database
 from receiver.responses import EXCEPTION_HANDLERS
@@ -28,10 +29,12 @@ def create_app(
     parts: Sequence[Part] = (),
     *,
     db: Database | None = None,
+    clock: Clock | None = None,
 ) -> Starlette:
     """Build the app; the database opens (and migrates) in its lifespan.
 
-    Pass `db` to share an already-open database (it is then not closed by the app).
+    Pass `db` to share an already-open database (it is then not closed by the app), and
+    `clock` to drive the workers' time by hand (tests).
     """
     routes: list[BaseRoute] = [
         *health.routes(),
@@ -46,7 +49,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            runtime = await _start(settings, parts, db, stack)
+            runtime = await _start(settings, parts, db, stack, clock or SystemClock())
             app.state.runtime = runtime
             yield
             log.info("shutting down: stopping workers")
@@ -70,13 +73,17 @@ def create_app(
 
 
 async def _start(
-    settings: Settings, parts: Sequence[Part], db: Database | None, stack: AsyncExitStack
+    settings: Settings,
+    parts: Sequence[Part],
+    db: Database | None,
+    stack: AsyncExitStack,
+    clock: Clock,
 ) -> Runtime:
     if db is None:
         db = await open_database(settings.db)
         stack.push_async_callback(db.close)
         await migrate(db)
-    runtime = Runtime(settings=settings, db=db)
+    runtime = Runtime(settings=settings, db=db, clock=clock)
     runtime.completion_hooks.append(CostMeter(runtime.metrics))
     writer = runtime.group_writer()
     writer.start()

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from receiver.clock import Clock, SystemClock
 from receiver.db import Database
 from receiver.db.group_commit import GroupCommitter
 from receiver.metrics import Metrics
@@ -27,13 +28,15 @@ class Runtime:
 
     settings: Settings
     db: Database
-    runner: WorkerRunner = field(default_factory=WorkerRunner)
+    clock: Clock = field(default_factory=SystemClock)
+    runner: WorkerRunner = field(init=False)
     completion_hooks: list[CompletionHook] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
     writer: GroupCommitter | None = None
     throttles: Throttles = field(init=False)
 
     def __post_init__(self) -> None:
+        self.runner = WorkerRunner(clock=self.clock)
         refusals, failures = self.settings.callback_refusal_limit, self.settings.auth_failure_limit
         self.throttles = Throttles(
             callback_refusals=AddressThrottle(refusals.requests, refusals.per_s),

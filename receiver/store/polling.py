@@ -8,15 +8,13 @@ task. The schedule lives in the row, so a restart resumes it.
 
 from __future__ import annotations
 
-from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
 
 _POLLED_SQL = "provider_task_id IS NOT NULL AND status IN ('submitted', 'running')"
 
 
-async def claim_due_polls(db: Database, *, lease_s: float, limit: int) -> list[Row]:
-    """Lease up to `limit` polled tasks that are due (or past their deadline), soonest first."""
-    now = now_ms()
+async def claim_due_polls(db: Database, *, now: int, lease_s: float, limit: int) -> list[Row]:
+    """Lease up to `limit` polled tasks due by `now` (or past their deadline), soonest first."""
     async with db.transaction() as tx:
         return await tx.fetchall(
             "UPDATE tasks SET poll_lease_until = ? WHERE id IN (SELECT id FROM tasks "
@@ -28,11 +26,11 @@ async def claim_due_polls(db: Database, *, lease_s: float, limit: int) -> list[R
         )  # fmt: skip
 
 
-async def next_poll_due(db: Executor) -> int | None:
-    """When the next poll falls due (epoch ms), among polls not due yet; None if none."""
+async def next_poll_due(db: Executor, *, now: int) -> int | None:
+    """When the next poll falls due (epoch ms), among polls not due by `now`; None if none."""
     found = await db.fetchone(
         f"SELECT MIN(next_poll_at) AS due FROM tasks WHERE {_POLLED_SQL} AND next_poll_at > ?",
-        now_ms(),
+        now,
     )
     return int(found["due"]) if found and found["due"] is not None else None
 

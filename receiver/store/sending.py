@@ -21,12 +21,11 @@ def _lease_end(now: int, lease_s: float) -> int:
     return now + int(lease_s * 1000)
 
 
-async def claim_due_sends(db: Database, *, lease_s: float, limit: int) -> list[Row]:
-    """Lease up to `limit` unsent tasks whose next attempt is due and whose lease ran out.
+async def claim_due_sends(db: Database, *, now: int, lease_s: float, limit: int) -> list[Row]:
+    """Lease up to `limit` unsent tasks whose next attempt is due by `now`, lease run out.
 
     Tasks recorded from callbacks (`external`) were never ours to send.
     """
-    now = now_ms()
     async with db.transaction() as tx:
         return await tx.fetchall(
             "UPDATE tasks SET send_lease_until = ? WHERE id IN (SELECT id FROM tasks "
@@ -38,12 +37,11 @@ async def claim_due_sends(db: Database, *, lease_s: float, limit: int) -> list[R
         )  # fmt: skip
 
 
-async def claim_send(db: Database, task_id: str, *, lease_s: float) -> Row | None:
-    """Lease one unsent task now, due or not (the API path sends what it just stored).
+async def claim_send(db: Database, task_id: str, *, now: int, lease_s: float) -> Row | None:
+    """Lease one unsent task at `now`, due or not (the API path sends what it just stored).
 
     None when the task was sent already or another process holds its lease.
     """
-    now = now_ms()
     async with db.transaction() as tx:
         return await tx.fetchone(
             f"UPDATE tasks SET send_lease_until = ? WHERE id = ? AND {_UNSENT_SQL} "
@@ -53,7 +51,7 @@ async def claim_send(db: Database, task_id: str, *, lease_s: float) -> Row | Non
 
 
 async def renew_send_lease(
-    db: Executor, task: Row, *, lease_s: float, mode: str, token_hash: str | None
+    db: Executor, task: Row, *, now: int, lease_s: float, mode: str, token_hash: str | None
 ) -> int | None:
     """Renew the lease held on `task` right before its request goes out; its new end.
 
@@ -61,7 +59,6 @@ async def renew_send_lease(
     task over meanwhile (then it must not be sent). Stores how the task will report
     back (`mode`) and its callback token's hash in the same write.
     """
-    now = now_ms()
     lease_until = _lease_end(now, lease_s)
     changed = await db.execute(
         "UPDATE tasks SET send_lease_until = ?, callback_token_hash = ?, mode = ?, "

@@ -10,6 +10,7 @@ import httpx
 
 from dispatcher.dispatch_part import DispatchPart
 from receiver.app import create_app
+from receiver.clock import Clock, ManualClock
 from receiver.db import Database
 from receiver.runtime import Runtime
 from receiver.settings import Settings
@@ -31,6 +32,13 @@ class Harness:
     async def tick(self) -> dict[str, int]:
         return await self.runtime.runner.tick()
 
+    async def advance_and_tick(self, seconds: float) -> dict[str, int]:
+        """Move the harness's ManualClock forward, then run every worker once."""
+        clock = self.runtime.clock
+        assert isinstance(clock, ManualClock), "pass clock=ManualClock() to harness()"
+        clock.advance(seconds)
+        return await self.tick()
+
     async def task(self, task_id: str) -> dict[str, object]:
         response = await self.client.get(f"/api/tasks/{task_id}")
         assert response.status_code == 200, response.text
@@ -45,12 +53,19 @@ class Harness:
 
 @asynccontextmanager
 async def harness(
-    settings: Settings, adapter: FakeAdapter | None = None, *, db: Database | None = None
+    settings: Settings,
+    adapter: FakeAdapter | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Harness]:
+    """The app with workers off: `tick()` runs them. With `clock=ManualClock()`,
+    `advance_and_tick()` makes polls and retries fall due without waiting."""
     adapter = adapter or FakeAdapter()
     app = create_app(
-        settings.replace(workers=False), [DispatchPart({adapter.name: adapter})], db=db
-    )
+        settings.replace(workers=False), [DispatchPart({adapter.name: adapter})], db=db,
+        clock=clock,
+    )  # fmt: skip
     async with app_client(app) as client:
         yield Harness(client, app.state.runtime, adapter)
 

@@ -5,27 +5,32 @@ from __future__ import annotations
 import asyncio
 
 from dispatcher.providers.base import ProviderRejected, ProviderUnavailable
-from receiver.clock import now_ms
+from receiver.clock import Clock, ManualClock, SystemClock, now_ms
 from receiver.db import Database
 from receiver.settings import Settings
+from receiver.statuses import ACTIVE
 from tests.dispatcher.fake_adapter import FakeAdapter
 from tests.dispatcher.harness import FAST, Harness, harness, video
 
 
 async def poll_until_final(h: Harness, task_id: str, rounds: int = 50) -> dict[str, object]:
+    """Tick (moving a ManualClock on 20 ms between ticks, else waiting that long)."""
     for _ in range(rounds):
         await h.tick()
         task = await h.task(task_id)
-        if task["status"] not in ("submitted", "running"):
+        if task["status"] not in ACTIVE:
             return task
-        await asyncio.sleep(0.02)
+        if isinstance(h.runtime.clock, ManualClock):
+            h.runtime.clock.advance(0.02)
+        else:
+            await asyncio.sleep(0.02)
     raise AssertionError(f"task {task_id} never ended")
 
 
-async def next_poll_in_s(db: Database, task_id: str) -> float:
+async def next_poll_in_s(db: Database, task_id: str, clock: Clock | None = None) -> float:
     row = await db.fetchone("SELECT next_poll_at FROM tasks WHERE id = ?", task_id)
     assert row is not None
-    return (row["next_poll_at"] - now_ms()) / 1000
+    return (row["next_poll_at"] - (clock or SystemClock()).now_ms()) / 1000
 
 
 async def test_polls_store_progress_then_complete_with_one_event(settings: Settings) -> None:
@@ -46,10 +51,9 @@ async def test_polls_store_progress_then_complete_with_one_event(settings: Setti
 
 
 async def test_running_progress_is_visible_before_completion(settings: Settings) -> None:
-    async with harness(settings.replace(poll_min_interval_s=0.01)) as h:
+    async with harness(settings.replace(poll_min_interval_s=0.01), clock=ManualClock()) as h:
         task = (await h.submit(video())).json()
-        await asyncio.sleep(0.02)
-        await h.tick()
+        await h.advance_and_tick(0.02)
         shown = await h.task(task["id"])
         assert shown["status"] == "running" and shown["progress"] == 40
 
@@ -66,11 +70,10 @@ async def test_first_poll_waits_for_the_providers_estimate(
 
 async def test_polling_backs_off_between_the_bounds(settings: Settings) -> None:
     tuned = settings.replace(poll_min_interval_s=0.01, poll_max_interval_s=0.08)
-    async with harness(tuned) as h:
+    async with harness(tuned, clock=ManualClock()) as h:
         task = (await h.submit(video())).json()
         for _ in range(6):
-            await asyncio.sleep(0.1)
-            await h.tick()
+            await h.advance_and_tick(0.1)
         history = (await h.task(task["id"]))["history"]
         gaps = [e["detail"]["next_in_s"] for e in history if e["kind"] == "poll"]
         assert len(gaps) == 6
@@ -93,11 +96,12 @@ async def test_transient_query_errors_back_off_honouring_retry_after(
 ) -> None:
     adapter = FakeAdapter()
     adapter.query_answers.append(ProviderUnavailable("fake", "rate limited", retry_after_s=20))
-    async with harness(settings.replace(poll_min_interval_s=0.01), adapter, db=db) as h:
+    clock = ManualClock()
+    async with harness(settings.replace(poll_min_interval_s=0.01), adapter, db=db,
+                       clock=clock) as h:  # fmt: skip
         task = (await h.submit(video())).json()
-        await asyncio.sleep(0.02)
-        await h.tick()
-        assert 19 <= await next_poll_in_s(db, task["id"]) <= 21
+        await h.advance_and_tick(0.02)
+        assert 19 <= await next_poll_in_s(db, task["id"], clock) <= 21
         shown = await h.task(task["id"])
         assert shown["status"] == "submitted" and shown["history"][-1]["kind"] == "poll_error"
 
