@@ -19,10 +19,10 @@ from starlette.requests import Request
 from receiver.callback_tokens import hash_token, token_matches
 from receiver.callbacks.body import parse_json_object, read_limited
 from receiver.callbacks.redact import redact_bytes, redact_text
-from receiver.callbacks.source import Source
 from receiver.db import Executor, Row
 from receiver.errors import BadRequest, NotFound, TaskhookError
 from receiver.provider_state import ProviderState
+from receiver.providers.source import Source
 from receiver.runtime import Runtime
 from receiver.store.inbox import InboxItem
 from receiver.store.tasks import find_by_token_hash

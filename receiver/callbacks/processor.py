@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from receiver.callbacks.confirmer import Confirmer
-from receiver.callbacks.source import Source
 from receiver.clock import now_ms
 from receiver.db import Executor, Row
 from receiver.pipeline import Pipeline, PipelineLimits
 from receiver.provider_state import ProviderState
 from receiver.providers.common import as_text
 from receiver.providers.cost import keep_reported
+from receiver.providers.source import Source
 from receiver.retry import GiveUp, delay_for, exponential_s
 from receiver.runtime import Runtime
 from receiver.statuses import TERMINAL

@@ -20,8 +20,8 @@ from receiver.callbacks.audit_cap import AuditCapWorker
 from receiver.callbacks.intake import NOT_FOUND_MESSAGE, Learned, Refused, accept
 from receiver.callbacks.processor import InboxWorker
 from receiver.callbacks.refusals import THROTTLED, refusal_allowed, throttled_response
-from receiver.callbacks.source import Source
 from receiver.errors import NotFound, StoreError, TaskhookError, VerificationFailed
+from receiver.providers.source import Source
 from receiver.runtime import Runtime
 from receiver.slot import Slot, bind
 from receiver.store.audit_summary import ROW_MAX_BYTES

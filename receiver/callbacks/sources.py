@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from receiver.callbacks.generic import generic_task_id, parse_generic
-from receiver.callbacks.source import Source
 from receiver.errors import ConfigError
 from receiver.providers import foxapi, kie
+from receiver.providers.source import Source
 from receiver.settings import PROVIDERS, Settings
 from receiver.signatures import StandardWebhookVerifier
 

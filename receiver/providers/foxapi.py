@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from receiver.callbacks.source import Source
 from receiver.provider_state import ProviderState
 from receiver.providers.common import (
     as_dict,
@@ -20,6 +19,7 @@ from receiver.providers.common import (
 from receiver.providers.cost import cost_object, numeric_units
 from receiver.providers.expiry import expires_at_ms
 from receiver.providers.media import split_media
+from receiver.providers.source import Source
 from receiver.settings import Settings
 
 # foxapi `status` -> taskhook status. Anything else is read as still running.

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from receiver.callbacks.source import Source, Verify
 from receiver.provider_state import ProviderState
 from receiver.providers.common import (
     as_dict,
@@ -19,6 +18,7 @@ from receiver.providers.common import (
 from receiver.providers.cost import cost_object, number, numeric_units, span_s
 from receiver.providers.expiry import expires_at_ms
 from receiver.providers.media import split_media
+from receiver.providers.source import Source, Verify
 from receiver.settings import Settings
 from receiver.signatures.kie import verify_kie
 

@@ -2,8 +2,8 @@
 
 A source knows where its body names the task, how to read the body as a ProviderState,
 and how (if at all) to authenticate a request without a per-task token. A provider's
-source is defined in that provider's receiver-side file (`receiver/providers/`);
-Standard Webhooks sources in `sources.py`.
+source is defined in that provider's receiver-side file beside this one;
+Standard Webhooks sources in `receiver/callbacks/sources.py`.
 """
 
 from __future__ import annotations
