@@ -11,13 +11,13 @@ from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
 from receiver.errors import InvalidInput, NotFound
 from receiver.fanout.custom_headers import parse_headers, seal
-from receiver.fanout.signing import new_secret
 from receiver.fanout.sinks import SINKS, BrokerSink
 from receiver.fanout.ssrf import UrlGuard
 from receiver.ids import new_id
 from receiver.known_fields import reject_unknown_fields
 from receiver.secretbox import SecretBox
 from receiver.settings import Settings
+from receiver.signatures.standard_webhooks import new_secret
 from receiver.store.events import ALL_EVENT_TYPES
 from receiver.store.jsonutil import dumps
 from receiver.store.subscribers import (

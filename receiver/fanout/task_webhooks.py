@@ -14,9 +14,9 @@ from typing import Any
 from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
 from receiver.errors import StoreError
-from receiver.fanout.signing import new_secret
 from receiver.ids import new_id
 from receiver.secretbox import SecretBox
+from receiver.signatures.standard_webhooks import new_secret
 from receiver.store import task_webhooks as store
 from receiver.store.events import ALL_EVENT_TYPES
 from receiver.store.subscribers import insert_subscriber

@@ -1,4 +1,5 @@
-"""Standard Webhooks verification (https://www.standardwebhooks.com), both schemes.
+"""Standard Webhooks (https://www.standardwebhooks.com): signing what we send, verifying
+what we receive, in one place.
 
 Headers `webhook-id`, `webhook-timestamp` (Unix seconds), `webhook-signature`: a
 space-separated list of `version,base64-signature`; any one that verifies wins.
@@ -6,6 +7,9 @@ Signed content: `{webhook-id}.{webhook-timestamp}.{raw body}`.
 
 - `v1`: HMAC-SHA256 keyed with the base64-decoded secret after its `whsec_` prefix.
 - `v1a`: Ed25519, checked against the base64-decoded public key after its `whpk_` prefix.
+
+taskhook signs its own webhooks with `v1` (`new_secret`, `signature_header`) and verifies
+either scheme on inbound callbacks (`StandardWebhookVerifier`).
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from receiver.errors import ConfigError, VerificationFailed
+from receiver.errors import ConfigError, InvalidInput, VerificationFailed
 from receiver.signatures.kie import DEFAULT_TOLERANCE_S, check_timestamp
 
 ID_HEADER = "webhook-id"
@@ -29,6 +34,33 @@ SIGNATURE_HEADER = "webhook-signature"
 HMAC_PREFIX = "whsec_"
 PUBLIC_KEY_PREFIX = "whpk_"
 _MAX_SIGNATURES = 20
+SECRET_BYTES = 24
+
+
+def new_secret() -> str:
+    """A fresh `whsec_...` signing secret."""
+    return HMAC_PREFIX + base64.b64encode(os.urandom(SECRET_BYTES)).decode()
+
+
+def secret_bytes(secret: str) -> bytes:
+    """The HMAC key inside a `whsec_` secret."""
+    encoded = secret.removeprefix(HMAC_PREFIX)
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise InvalidInput("a signing secret must be whsec_<base64>", field="secret") from None
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """One `v1,<base64>` signature of `{msg_id}.{timestamp}.{body}`."""
+    signed = b"%s.%d.%s" % (msg_id.encode(), timestamp, body)
+    digest = hmac.new(secret_bytes(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signature_header(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: one signature per secret (rotation), space separated."""
+    return " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from receiver.fanout.signing import signature_header
 from receiver.fanout.sinks.base import BaseSink, Target
+from receiver.signatures.standard_webhooks import signature_header
 
 USER_AGENT = "taskhook-webhooks/1"
 
