@@ -60,13 +60,8 @@ async def receive_callback(live: Slot[Receiving], request: Request) -> Response:
             raise Refused(NotFound(NOT_FOUND_MESSAGE), Learned())
         accepted = await accept(runtime, request, source, token)
     except Refused as refused:
-        record = _refused(_with(seen, refused.learned), refused.error)
-        if refusal_allowed(runtime, request):
-            await _store_audit(runtime, receiving.audit_cap, record)
-            response = _refusal(record, refused.error)
-        else:
-            record = replace(record, status_code=429, verdict=THROTTLED)
-            response = throttled_response(runtime, request)
+        learned = _with(seen, refused.learned)
+        record, response = await _refuse(runtime, receiving, request, learned, refused.error)
     else:
         record = await _store(runtime, _with(seen, accepted.learned), accepted.item)
         response = _acknowledge(runtime, record)
@@ -117,6 +112,22 @@ def _acknowledge(runtime: Runtime, record: CallbackRecord) -> Response:
         runtime.runner.wake(InboxWorker.name)
         return JSONResponse(body)
     return JSONResponse(body, background=BackgroundTask(runtime.runner.tick_soon))
+
+
+async def _refuse(
+    runtime: Runtime,
+    receiving: Receiving,
+    request: Request,
+    record: CallbackRecord,
+    exc: TaskhookError,
+) -> tuple[CallbackRecord, Response]:
+    """The answer to a refused callback, audited; 429 and no audit row past its budget."""
+    if not refusal_allowed(runtime, request):
+        throttled = replace(record, status_code=429, verdict=THROTTLED)
+        return throttled, throttled_response(runtime, request)
+    record = _refused(record, exc)
+    await _store_audit(runtime, receiving.audit_cap, record)
+    return record, _refusal(record, exc)
 
 
 def _refused(record: CallbackRecord, exc: TaskhookError) -> CallbackRecord:
