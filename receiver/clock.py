@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -22,6 +23,9 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None:
         """Return once `seconds` have passed on this clock."""
 
+    async def wait(self, event: asyncio.Event, seconds: float) -> None:
+        """Return once `event` is set or `seconds` have passed on this clock."""
+
 
 class SystemClock:
     """The real clock: the system time and the event loop's timers."""
@@ -33,6 +37,11 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         """Wait on the event loop."""
         await asyncio.sleep(seconds)
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> None:
+        """`event.wait()` bounded by a loop timer (the runner's idle wait: kept cheap)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=seconds)
 
 
 class ManualClock:
@@ -63,6 +72,16 @@ class ManualClock:
         finally:
             if entry in self._sleepers:
                 self._sleepers.remove(entry)
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> None:
+        """Until `event` is set or the clock has been advanced by `seconds`."""
+        woken = asyncio.ensure_future(event.wait())
+        timer = asyncio.ensure_future(self.sleep(seconds))
+        try:
+            await asyncio.wait((woken, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            timer.cancel()
 
     def advance(self, seconds: float) -> None:
         """Move the time forward; every sleep that has ended by then wakes."""

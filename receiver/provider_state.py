@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from receiver.statuses import TERMINAL
@@ -42,10 +42,13 @@ class ProviderState:
         The raw record stays in the row's body; only its `model` is kept here, the one
         field the inbox reads from it (to name an external task).
         """
-        fields = asdict(self)
-        raw = fields.pop("raw") or {}
-        model = raw.get("model")
-        return json.dumps({**fields, "model": model if isinstance(model, str) else None})
+        model = (self.raw or {}).get("model")
+        return json.dumps({
+            "provider_task_id": self.provider_task_id, "status": self.status,
+            "progress": self.progress, "result": self.result, "error": self.error,
+            "cost": self.cost, "expires_at_ms": self.expires_at_ms,
+            "model": model if isinstance(model, str) else None,
+        })  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str) -> ProviderState:

@@ -131,11 +131,5 @@ class WorkerRunner:
     async def _sleep(self, name: str, delay_s: float) -> None:
         """Idle until `delay_s` has passed on the clock or the worker is woken."""
         event = self._wake[name]
-        woken = asyncio.ensure_future(event.wait())
-        timer = asyncio.ensure_future(self.clock.sleep(delay_s))
-        try:
-            await asyncio.wait((woken, timer), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            woken.cancel()
-            timer.cancel()
+        await self.clock.wait(event, delay_s)
         event.clear()

@@ -21,7 +21,6 @@ from receiver.callbacks.body import parse_json_object, read_limited
 from receiver.callbacks.redact import redact_bytes, redact_text
 from receiver.db import Executor, Row
 from receiver.errors import BadRequest, NotFound, TaskhookError
-from receiver.provider_state import ProviderState
 from receiver.providers.source import Source
 from receiver.runtime import Runtime
 from receiver.store.inbox import InboxItem
@@ -83,25 +82,19 @@ async def accept(runtime: Runtime, request: Request, source: Source, token: str 
         provider_task_id = _named_task(source, body)
         learned = replace(learned, provider_task_id=provider_task_id)
         signed = _authenticate(request, source, task, raw, provider_task_id)
-        state = _redacted(source.parse(body), token)
+        state = source.parse(body)
     except TaskhookError as exc:
         raise Refused(exc, learned) from exc
     item = InboxItem(
         provider=source.name,
         provider_task_id=provider_task_id,
-        state=state,
+        status=state.status,
+        state=redact_text(state.to_json(), token),
         body=redact_text(text, token),
         signed=signed,
         task_id=learned.task_id,
     )
     return Accepted(item, learned)
-
-
-def _redacted(state: ProviderState, token: str | None) -> ProviderState:
-    """The state as it may be stored: callback tokens in it are redacted, as in the body."""
-    text = state.to_json()
-    clean = redact_text(text, token)
-    return state if clean == text else ProviderState.from_json(clean)
 
 
 def _named_task(source: Source, body: dict[str, Any]) -> str:

@@ -15,16 +15,20 @@ from receiver.clock import now_ms
 from receiver.db import Database, Executor, Row
 from receiver.db.database import Statement
 from receiver.ids import new_id
-from receiver.provider_state import ProviderState
 
 
 @dataclass(frozen=True)
 class InboxItem:
-    """An accepted callback about to be stored, with the state its body reports."""
+    """An accepted callback about to be stored, with the state its body reports.
+
+    `state` is `ProviderState.to_json()`, callback tokens redacted (the inbox worker
+    reads it back with `ProviderState.from_json`); `status` is its status.
+    """
 
     provider: str
     provider_task_id: str
-    state: ProviderState
+    status: str
+    state: str
     body: str
     signed: bool
     task_id: str | None = None
@@ -32,7 +36,7 @@ class InboxItem:
     @property
     def dedupe_key(self) -> str:
         """The same provider, task and reported state make the same key."""
-        parts = json.dumps([self.provider, self.provider_task_id, self.state.status])
+        parts = json.dumps([self.provider, self.provider_task_id, self.status])
         return hashlib.sha256(parts.encode()).hexdigest()
 
 
@@ -53,7 +57,7 @@ def inbox_insert(item: InboxItem, inbox_id: str | None = None) -> Statement:
     now = now_ms()
     return _INSERT, (
         inbox_id or new_inbox_id(), item.provider, item.task_id, item.provider_task_id,
-        item.dedupe_key, item.body, item.state.to_json(), int(item.signed), now, now,
+        item.dedupe_key, item.body, item.state, int(item.signed), now, now,
     )  # fmt: skip
 
 
