@@ -1,16 +1,21 @@
 """The `rate_grants` table: a sliding rate window shared by every process on one database.
 
-A window allows at most N grants in any span of S seconds. Taking a grant is one short
-transaction: lock the key (PostgreSQL: a transaction-scoped advisory lock; SQLite's
-`BEGIN IMMEDIATE` already admits one writer), read the N-th latest grant, and write the
-new one at the first moment the window allows. Grants older than one window are deleted
-as they stop mattering, so the table holds at most about N rows per key.
+A window allows at most N grants in any span of S seconds (plus a small margin, below).
+Taking a grant is one short transaction: lock the key (PostgreSQL: a transaction-scoped
+advisory lock; SQLite's `BEGIN IMMEDIATE` already admits one writer), read the N-th latest
+grant, and write the new one at the first moment the window allows. Grants older than
+one window are deleted as they stop mattering, so the table holds about N rows per key.
 """
 
 from __future__ import annotations
 
 from receiver.clock import now_ms
 from receiver.db import Database, Executor
+
+# Grants are spaced this much wider than the window itself: a process that takes its grant
+# a few milliseconds late (a busy event loop) must not let the provider, which counts
+# arrivals, see N + 1 requests inside one window.
+MARGIN_MS = 50
 
 
 async def reserve_grant(
@@ -42,4 +47,4 @@ async def _next_free(tx: Executor, key: str, requests: int, per_ms: int, now: in
         "SELECT at_ms FROM rate_grants WHERE grant_key = ? ORDER BY at_ms DESC LIMIT 1 OFFSET ?",
         key, requests - 1,
     )  # fmt: skip
-    return now if row is None else max(now, int(row["at_ms"]) + per_ms)
+    return now if row is None else max(now, int(row["at_ms"]) + per_ms + MARGIN_MS)
