@@ -107,11 +107,16 @@ async def test_three_failures_then_success_across_a_restart(
     files = FileServer(sizes={"clip.mp4": 50_000}, fail_next=3)
     hook = Recorder()
     settings = media_settings(settings, tmp_path)
+    # before the restart the backoff is long, so however slowly this machine ticks, the
+    # first run makes exactly one attempt; the second run retries on the fast schedule
+    patient = settings.replace(media_retry_base_s=60.0, media_retry_max_s=60.0)
     async with live_server(files.app()) as src, live_server(hook.app()) as sink:
-        async with media_app(settings) as (client, runtime):
+        async with media_app(patient) as (client, runtime):
             await _subscribe(client, f"{sink}/hook")
             await succeed(runtime, {"video_urls": [f"{src}/files/clip.mp4"]})
             await tick_until(runtime, _delivered(runtime, 1))  # first attempt failed
+            # the downtime outlasts the backoff: the retry is due when the app is back
+            await runtime.db.execute("UPDATE media_files SET next_attempt_at = 0")
         assert files.requests == 1
         async with media_app(settings) as (client, runtime):  # a restart in between
             await tick_until(runtime, _delivered(runtime, 2))
