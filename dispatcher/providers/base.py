@@ -10,6 +10,7 @@ error codes. It does no scheduling, storing or retrying: the dispatcher does tha
 
 Workers read them through `receiver.retry`'s RetryLater and GiveUp, which the receiver
 defines and the dispatcher's errors extend (receiver never imports the dispatcher).
+`retryable` is derived from that: True exactly for a RetryLater.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from receiver.settings import ProviderSettings
 class ProviderError(Exception):
     """A provider request failed."""
 
-    retryable = False
-
     def __init__(
         self,
         provider: str,
@@ -46,6 +45,11 @@ class ProviderError(Exception):
         self.http_status = http_status
         self.retry_after_s = retry_after_s
 
+    @property
+    def retryable(self) -> bool:
+        """Whether trying again can help: the error is a RetryLater (ProviderUnavailable)."""
+        return isinstance(self, RetryLater)
+
     def to_error(self) -> dict[str, Any]:
         """The task's `error` object."""
         code = self.code if self.code is not None else self.http_status
@@ -59,8 +63,6 @@ class ProviderRejected(ProviderError, GiveUp):
 
 class ProviderUnavailable(ProviderError, RetryLater):
     """Transient: retry with backoff and jitter, honouring `retry_after_s`."""
-
-    retryable = True
 
     @property
     def delay_s(self) -> float | None:  # type: ignore[override]

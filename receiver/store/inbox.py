@@ -61,12 +61,6 @@ def inbox_insert(item: InboxItem, inbox_id: str | None = None) -> Statement:
     )  # fmt: skip
 
 
-async def add_to_inbox(db: Executor, item: InboxItem) -> bool:
-    """Store `item` (committed when `db` autocommits); False when it is a repeat."""
-    sql, args = inbox_insert(item)
-    return await db.execute(sql, *args) > 0
-
-
 async def claim_due(db: Database, *, limit: int, lease_s: float) -> list[Row]:
     """Lease up to `limit` unprocessed rows that are due, oldest first."""
     now = now_ms()

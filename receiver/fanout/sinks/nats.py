@@ -17,12 +17,10 @@ from receiver.errors import InvalidInput
 from receiver.fanout.sinks.broker import EXTRA_HINT, BrokerSink
 from receiver.fanout.sinks.broker_url import (
     BrokerUrl,
-    check_plaintext,
     connect_host,
     parse_broker_url,
     scrub,
     secrets_of,
-    vet_address,
 )
 from receiver.fanout.ssrf import UrlGuard
 
@@ -104,10 +102,8 @@ class NatsSink(BrokerSink["Client"]):
     @classmethod
     async def vet(cls, url: str, guard: UrlGuard) -> None:
         """Also: a JetStream stream must cover the subject (or create_stream creates one)."""
-        cls.check_client()
+        await super().vet(url, guard)
         parsed = cls.parse(url)
-        check_plaintext(guard, parsed, cls.tls_scheme())
-        await vet_address(guard, parsed)
         try:
             client = await open_nats(parsed, await connect_host(guard, parsed))
         except Exception as exc:  # unreachable, refused, bad credentials: say which
